@@ -1,0 +1,160 @@
+// eddy::coro<T>: the type of an `async def` function.
+#pragma once
+
+#include <coroutine>
+#include <exception>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+#include "eddy/detail/frame_allocator.hpp"
+#include "eddy/errors.hpp"
+
+namespace eddy {
+
+template <class T = void>
+class coro;
+
+namespace detail {
+
+/// Where a finished coroutine leaves its value.
+template <class T>
+class coro_result {
+ public:
+  template <class U = T>
+  void return_value(U&& value) {
+    value_.emplace(std::forward<U>(value));
+  }
+  T take() { return std::move(*value_); }
+
+ private:
+  std::optional<T> value_;
+};
+
+template <>
+class coro_result<void> {
+ public:
+  void return_void() noexcept {}
+  void take() noexcept {}
+};
+
+template <class T>
+class coro_promise : public coro_result<T> {
+ public:
+  coro<T> get_return_object() noexcept;
+
+  /// Lazy: nothing runs until the coro is awaited or becomes a task's body.
+  std::suspend_always initial_suspend() noexcept { return {}; }
+
+  struct final_awaiter {
+    bool await_ready() noexcept { return false; }
+    /// Symmetric transfer back to whoever awaited us; a task's body has no continuation and
+    /// returns control to the loop, which sees the body is done.
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<coro_promise> self) noexcept {
+      std::coroutine_handle<> continuation = self.promise().continuation_;
+      return continuation ? continuation : std::noop_coroutine();
+    }
+    void await_resume() noexcept {}
+  };
+  final_awaiter final_suspend() noexcept { return {}; }
+
+  void unhandled_exception() noexcept { exception_ = std::current_exception(); }
+
+  static void* operator new(std::size_t size) { return frame_allocator::allocate(size); }
+  static void operator delete(void* pointer, std::size_t size) noexcept {
+    frame_allocator::deallocate(pointer, size);
+  }
+
+  /// Returns the value, or rethrows what the body threw.
+  T get() {
+    if (exception_) {
+      std::rethrow_exception(exception_);
+    }
+    return this->take();
+  }
+
+  std::coroutine_handle<> continuation_;
+  std::exception_ptr exception_;
+};
+
+}  // namespace detail
+
+/// The return type of a coroutine function: `eddy::coro<int> fetch() { ...; co_return 42; }`.
+///
+/// Lazy and move-only: nothing runs until it is awaited (`co_await fetch()`) or handed to
+/// create_task / run. Awaiting runs it inside the awaiting task, with symmetric transfer (no
+/// trip through the loop, no stack growth on long await chains), and yields its value or
+/// rethrows its exception. It can be awaited once; awaiting it again throws
+/// invalid_state_error. Destroying a coro that was never awaited destroys its frame unrun.
+///
+/// Cancel safety: a coro is part of the task that awaits it, so a cancellation of that task
+/// is thrown at whatever eddy awaitable the coro is suspended in.
+template <class T>
+class [[nodiscard]] coro {
+ public:
+  using promise_type = detail::coro_promise<T>;
+  using value_type = T;
+
+  coro() noexcept = default;
+  coro(coro&& other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
+  coro& operator=(coro&& other) noexcept {
+    if (this != &other) {
+      reset();
+      handle_ = std::exchange(other.handle_, nullptr);
+    }
+    return *this;
+  }
+  coro(const coro&) = delete;
+  coro& operator=(const coro&) = delete;
+  ~coro() { reset(); }
+
+  /// Whether it holds a coroutine (false once moved from or released).
+  explicit operator bool() const noexcept { return static_cast<bool>(handle_); }
+
+  class awaiter {
+   public:
+    explicit awaiter(std::coroutine_handle<promise_type> handle) noexcept : handle_(handle) {}
+    bool await_ready() const {
+      if (!handle_ || handle_.done()) {
+        throw invalid_state_error("co_await on a coro that was already awaited or is empty");
+      }
+      return false;
+    }
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting) noexcept {
+      handle_.promise().continuation_ = awaiting;
+      return handle_;
+    }
+    T await_resume() { return handle_.promise().get(); }
+
+   private:
+    std::coroutine_handle<promise_type> handle_;
+  };
+
+  /// `co_await std::move(c)` or `co_await f()`: runs it to completion in this task.
+  awaiter operator co_await() && noexcept { return awaiter{handle_}; }
+
+  /// Gives up ownership of the frame (used by create_task).
+  [[nodiscard]] std::coroutine_handle<promise_type> release() noexcept {
+    return std::exchange(handle_, nullptr);
+  }
+
+ private:
+  friend promise_type;
+  explicit coro(std::coroutine_handle<promise_type> handle) noexcept : handle_(handle) {}
+
+  void reset() noexcept {
+    if (handle_) {
+      handle_.destroy();
+      handle_ = nullptr;
+    }
+  }
+
+  std::coroutine_handle<promise_type> handle_;
+};
+
+template <class T>
+coro<T> detail::coro_promise<T>::get_return_object() noexcept {
+  return coro<T>{std::coroutine_handle<coro_promise>::from_promise(*this)};
+}
+
+}  // namespace eddy

@@ -1,0 +1,64 @@
+// A callback scheduled with call_soon / call_later / call_at / call_soon_threadsafe.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <utility>
+
+#include "eddy/detail/frame_allocator.hpp"
+#include "eddy/detail/loop_core.hpp"
+
+namespace eddy::detail {
+
+/// Shared by the loop (while queued or armed as a timer) and the user's handle; the count is
+/// atomic because call_soon_threadsafe hands it across threads.
+class callback_node : public ready_node, public timer_node, public recycled {
+ public:
+  explicit callback_node(loop_core& loop) noexcept : loop_(&loop) {
+    run = &run_callback;
+    fire = &timer_fired;
+  }
+  callback_node(const callback_node&) = delete;
+  callback_node& operator=(const callback_node&) = delete;
+  virtual ~callback_node() = default;
+
+  void add_ref() noexcept { references_.fetch_add(1, std::memory_order_relaxed); }
+  void release() noexcept {
+    if (references_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      delete this;
+    }
+  }
+
+  /// Marks it cancelled; a queued timer is also taken off the heap (loop thread only).
+  void cancel() noexcept;
+  [[nodiscard]] bool cancelled() const noexcept { return cancelled_.load(std::memory_order_acquire); }
+  [[nodiscard]] loop_core& loop() const noexcept { return *loop_; }
+
+ protected:
+  virtual void invoke() = 0;
+
+ private:
+  static void run_callback(ready_node& node) noexcept;
+  static void timer_fired(timer_node& node) noexcept {
+    auto& self = static_cast<callback_node&>(node);
+    self.loop_->schedule(self);
+  }
+
+  loop_core* loop_;
+  std::atomic<std::uint32_t> references_{1};
+  std::atomic<bool> cancelled_{false};
+};
+
+template <class Callback>
+class callback_impl final : public callback_node {
+ public:
+  callback_impl(loop_core& loop, Callback callback)
+      : callback_node(loop), callback_(std::move(callback)) {}
+
+ private:
+  void invoke() override { callback_(); }
+  Callback callback_;
+};
+
+}  // namespace eddy::detail

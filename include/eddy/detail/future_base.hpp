@@ -1,0 +1,230 @@
+// The untyped part of futures and tasks: state, done callbacks, cancellation of a future.
+#pragma once
+
+#include <coroutine>
+#include <cstdint>
+#include <exception>
+#include <string>
+#include <utility>
+
+#include "eddy/detail/frame_allocator.hpp"
+#include "eddy/detail/loop_core.hpp"
+#include "eddy/errors.hpp"
+
+namespace eddy::detail {
+
+class future_base;
+
+/// A link in a future's list of things to do when it completes. Lives inside whatever waits
+/// (an awaiter in a coroutine frame, a callback node), so waiting allocates nothing.
+struct done_link {
+  done_link* prev_done = nullptr;
+  done_link* next_done = nullptr;
+  /// Called on the loop thread at completion, after the future's state is final. Must not
+  /// throw or run user code directly: it schedules (asyncio runs done callbacks via call_soon).
+  void (*on_done)(done_link&, future_base&) noexcept = nullptr;
+  bool linked = false;
+};
+
+/// What a suspended task is waiting in, and how to interrupt it.
+class wait_base {
+ public:
+  /// The task waiting here was cancelled. Returns true when the wait will end and its await
+  /// will throw cancelled_error; false when the wait can no longer be interrupted (its result
+  /// is already on the way), in which case the cancellation is delivered at the next await.
+  virtual bool cancel_wait(task_base& waiter) noexcept = 0;
+
+ protected:
+  wait_base() = default;
+  wait_base(const wait_base&) = default;
+  wait_base& operator=(const wait_base&) = default;
+  ~wait_base() = default;
+};
+
+/// Shared state of a future or task, reference counted (handles and the loop hold references;
+/// all on the loop's thread, so the count is not atomic).
+class future_base : public recycled {
+ public:
+  /// pending → exactly one of finished (result stored), failed (exception_ stored) or
+  /// cancelled (cancel_message_ stored). Never changes again once it leaves pending.
+  enum class status : std::uint8_t { pending, finished, failed, cancelled };
+
+  future_base(const future_base&) = delete;
+  future_base& operator=(const future_base&) = delete;
+
+  void add_ref() noexcept { ++references_; }
+  void release() noexcept {
+    if (--references_ == 0) {
+      delete this;
+    }
+  }
+
+  [[nodiscard]] status state() const noexcept { return status_; }
+  [[nodiscard]] bool done() const noexcept { return status_ != status::pending; }
+  [[nodiscard]] bool cancelled() const noexcept { return status_ == status::cancelled; }
+  [[nodiscard]] loop_core& loop() const noexcept { return *loop_; }
+  [[nodiscard]] bool is_task() const noexcept { return is_task_; }
+
+  /// Future.cancel(): a pending future becomes cancelled. Tasks override it (a task is only
+  /// asked to cancel). Returns false if already done.
+  virtual bool cancel(std::string message) {
+    if (done()) {
+      return false;
+    }
+    cancel_message_ = std::move(message);
+    complete(status::cancelled);
+    return true;
+  }
+
+  void set_exception(std::exception_ptr exception) {
+    require_pending("set_exception");
+    exception_ = std::move(exception);
+    complete(status::failed);
+  }
+
+  /// Throws what result() would throw for a cancelled or failed future; returns otherwise.
+  /// `operation` names the caller for the invalid_state_error message.
+  void rethrow_if_unsuccessful(const char* operation) {
+    switch (status_) {
+      case status::pending:
+        throw invalid_state_error(std::string(operation) + ": the result is not set yet");
+      case status::cancelled:
+        throw cancelled_error(cancel_message_);
+      case status::failed:
+        exception_retrieved_ = true;
+        std::rethrow_exception(exception_);
+      case status::finished:
+        return;
+    }
+  }
+
+  /// Future.exception(): null if it succeeded, the exception if it failed.
+  [[nodiscard]] std::exception_ptr exception() {
+    if (status_ == status::pending) {
+      throw invalid_state_error("exception(): the result is not set yet");
+    }
+    if (status_ == status::cancelled) {
+      throw cancelled_error(cancel_message_);
+    }
+    exception_retrieved_ = true;
+    return exception_;
+  }
+
+  [[nodiscard]] const std::string& cancel_message() const noexcept { return cancel_message_; }
+
+  void add_done_link(done_link& link) noexcept {
+    link.linked = true;
+    link.next_done = nullptr;
+    link.prev_done = done_tail_;
+    if (done_tail_ == nullptr) {
+      done_head_ = &link;
+    } else {
+      done_tail_->next_done = &link;
+    }
+    done_tail_ = &link;
+  }
+
+  void remove_done_link(done_link& link) noexcept {
+    if (!link.linked) {
+      return;
+    }
+    link.linked = false;
+    (link.prev_done ? link.prev_done->next_done : done_head_) = link.next_done;
+    (link.next_done ? link.next_done->prev_done : done_tail_) = link.prev_done;
+    link.prev_done = link.next_done = nullptr;
+  }
+
+  [[nodiscard]] bool has_done_link(const done_link& target) const noexcept {
+    for (const done_link* link = done_head_; link != nullptr; link = link->next_done) {
+      if (link == &target) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /// Stops the "exception was never retrieved" report (await, result() and exception() do it).
+  void mark_exception_retrieved() noexcept { exception_retrieved_ = true; }
+
+  /// A name for messages: the task's name, or "Future".
+  [[nodiscard]] virtual std::string describe() const { return "Future"; }
+
+ protected:
+  future_base(loop_core& loop, bool is_task) noexcept : loop_(&loop), is_task_(is_task) {}
+  virtual ~future_base();
+
+  void require_pending(const char* operation) const {
+    if (done()) {
+      throw invalid_state_error(std::string(operation) + ": the future is already done (" +
+                                describe() + ")");
+    }
+  }
+
+  /// Makes the state final and runs every done link, in the order they were added.
+  void complete(status final_status) noexcept {
+    status_ = final_status;
+    done_link* link = done_head_;
+    done_head_ = done_tail_ = nullptr;
+    while (link != nullptr) {
+      done_link* next = link->next_done;
+      link->linked = false;
+      link->prev_done = link->next_done = nullptr;
+      link->on_done(*link, *this);
+      link = next;
+    }
+  }
+
+  loop_core* loop_;
+  std::exception_ptr exception_;
+  std::string cancel_message_;
+  done_link* done_head_ = nullptr;
+  done_link* done_tail_ = nullptr;
+  std::uint32_t references_ = 1;
+  status status_ = status::pending;
+  bool is_task_ = false;
+  bool exception_retrieved_ = false;
+};
+
+/// An owning reference to a future_base (or derived) state.
+template <class State>
+class state_ref {
+ public:
+  state_ref() noexcept = default;
+  /// Adopts a reference the caller already holds.
+  static state_ref adopt(State* state) noexcept {
+    state_ref ref;
+    ref.state_ = state;
+    return ref;
+  }
+  explicit state_ref(State* state) noexcept : state_(state) {
+    if (state_ != nullptr) {
+      state_->add_ref();
+    }
+  }
+  state_ref(const state_ref& other) noexcept : state_ref(other.state_) {}
+  state_ref(state_ref&& other) noexcept : state_(std::exchange(other.state_, nullptr)) {}
+  template <class Other>
+  state_ref(const state_ref<Other>& other) noexcept : state_ref(other.get()) {}  // NOLINT
+  state_ref& operator=(state_ref other) noexcept {
+    std::swap(state_, other.state_);
+    return *this;
+  }
+  ~state_ref() {
+    if (state_ != nullptr) {
+      state_->release();
+    }
+  }
+
+  [[nodiscard]] State* get() const noexcept { return state_; }
+  State* operator->() const noexcept { return state_; }
+  State& operator*() const noexcept { return *state_; }
+  explicit operator bool() const noexcept { return state_ != nullptr; }
+  friend bool operator==(const state_ref& a, const state_ref& b) noexcept {
+    return a.state_ == b.state_;
+  }
+
+ private:
+  State* state_ = nullptr;
+};
+
+}  // namespace eddy::detail

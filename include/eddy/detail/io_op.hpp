@@ -1,0 +1,52 @@
+// One asynchronous operation as the backends see it.
+//
+// An io_op lives inside the awaiting coroutine's frame. The frame is not resumed (and so not
+// freed) until the backend has reported the operation's completion, so the kernel may keep
+// pointers into it (buffer, address, address_length) for as long as the operation is in flight.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <sys/socket.h>
+
+namespace eddy::detail {
+
+/// What an io_op asks the kernel to do. The arguments each one reads are listed beside it.
+enum class io_opcode : std::uint8_t {
+  nop,      ///< nothing; completes with 0
+  poll,     ///< fd, flags = POLLIN/POLLOUT mask; result = the returned revents
+  recv,     ///< fd, buffer, length, flags = MSG_*; result = bytes received
+  send,     ///< fd, buffer, length, flags = MSG_* (MSG_NOSIGNAL is always added); result = bytes sent
+  accept,   ///< fd, address, address_length (in/out), flags = SOCK_NONBLOCK|SOCK_CLOEXEC...; result = new fd
+  connect,  ///< fd, address, address_length; result = 0
+  read,     ///< fd, buffer, length, offset (no_offset = current position); result = bytes read
+  write,    ///< fd, buffer, length, offset (no_offset = current position); result = bytes written
+};
+
+/// The offset that means "at the descriptor's current position" for read and write.
+inline constexpr std::uint64_t no_offset = ~std::uint64_t{0};
+
+struct io_op {
+  io_opcode opcode = io_opcode::nop;
+  int fd = -1;
+  int flags = 0;
+  void* buffer = nullptr;
+  std::size_t length = 0;
+  std::uint64_t offset = no_offset;
+  sockaddr* address = nullptr;
+  socklen_t address_length = 0;
+
+  /// >= 0 on success, -errno on failure; -ECANCELED when a cancel took effect.
+  std::int64_t result = 0;
+
+  /// Called on the loop thread, from inside backend::poll(), exactly once for every submit()
+  /// that did not complete immediately. It may submit new operations; it must not block.
+  void (*on_complete)(io_op&) noexcept = nullptr;
+
+  // Backend bookkeeping; only src/backend/ reads or writes these.
+  io_op* backend_next = nullptr;
+  io_op* backend_prev = nullptr;
+  std::uint8_t backend_state = 0;
+};
+
+}  // namespace eddy::detail

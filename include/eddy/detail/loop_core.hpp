@@ -1,0 +1,104 @@
+// The parts of the event loop that awaitables and tasks reach directly: the ready queue, the
+// timers, the backend's submit/cancel, and the thread's running loop and task.
+//
+// event_loop (loop.hpp) is the public face built on this; nothing here is for users.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "eddy/detail/clock.hpp"
+#include "eddy/detail/io_op.hpp"
+#include "eddy/detail/ready_queue.hpp"
+#include "eddy/detail/timer_heap.hpp"
+#include "eddy/exception_context.hpp"
+
+namespace eddy {
+class event_loop;
+}
+
+namespace eddy::detail {
+
+class backend;
+class task_base;
+
+class loop_core {
+ public:
+  loop_core(const loop_core&) = delete;
+  loop_core& operator=(const loop_core&) = delete;
+
+  /// Runs node in the next iteration (or this one, if the batch has not been taken yet).
+  void schedule(ready_node& node) noexcept { ready_.push(node); }
+
+  void add_timer(timer_node& node) { timers_.push(node); }
+  void remove_timer(timer_node& node) noexcept {
+    if (node.queued()) {
+      timers_.remove(node);
+    }
+  }
+
+  /// See backend::submit / backend::cancel.
+  bool submit_io(io_op& op);
+  void cancel_io(io_op& op) noexcept;
+
+  /// Reports an error that has no caller through the loop's exception handler. Never throws.
+  void call_exception_handler(const exception_context& context) noexcept;
+
+  /// Pending tasks are linked into the loop, which keeps them alive until they finish.
+  void register_task(task_base& task) noexcept;
+  void unregister_task(task_base& task) noexcept;
+
+  /// Throws std::runtime_error when the loop is closed; in debug mode also when called from a
+  /// thread other than the loop's. `what` names the caller for the message.
+  void check_usable(const char* what) const;
+
+  /// Hands a node to the loop from any thread; wakes the loop if it is blocked.
+  void schedule_threadsafe(ready_node& node);
+
+  [[nodiscard]] event_loop& public_loop() noexcept;
+
+  /// True once close() has begun: queued callbacks are then released without running.
+  [[nodiscard]] bool is_closed_for_callbacks() const noexcept { return closed_; }
+
+  /// Whether loop_core at this address is alive on this thread (for late error reports).
+  [[nodiscard]] static bool is_live(const loop_core* loop) noexcept;
+
+ protected:
+  loop_core();
+  ~loop_core();
+
+  ready_queue ready_;
+  timer_heap timers_;
+  std::unique_ptr<backend> backend_;
+
+  task_base* pending_tasks_ = nullptr;  ///< intrusive doubly linked list of unfinished tasks
+  std::size_t pending_task_count_ = 0;
+
+  // call_soon_threadsafe: nodes handed in by other threads, moved to ready_ by the loop.
+  std::mutex threadsafe_mutex_;
+  std::vector<ready_node*> threadsafe_nodes_;
+  std::atomic<bool> threadsafe_pending_{false};
+
+  bool running_ = false;
+  bool stopping_ = false;
+  bool closed_ = false;
+  bool debug_ = false;
+  std::thread::id owner_thread_;
+  std::chrono::nanoseconds slow_callback_duration_ = std::chrono::milliseconds(100);
+  std::function<void(event_loop&, const exception_context&)> exception_handler_;
+
+  loop_core* next_live_ = nullptr;  ///< this thread's list of live loops
+};
+
+/// The loop running on this thread, and the task it is resuming right now (or null).
+constinit inline thread_local loop_core* running_loop_on_thread = nullptr;
+constinit inline thread_local task_base* running_task_on_thread = nullptr;
+
+}  // namespace eddy::detail

@@ -1,0 +1,179 @@
+// The untyped part of a task: the coroutine it drives, cancellation requests, naming, and the
+// protocol every eddy awaitable follows to suspend a task and resume it.
+#pragma once
+
+#include <atomic>
+#include <coroutine>
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+#include "eddy/detail/future_base.hpp"
+
+namespace eddy::detail {
+
+class task_base : public future_base, public ready_node {
+ public:
+  /// Task.cancel(): asks the task to stop. If it is suspended in an interruptible wait, that
+  /// wait ends and its co_await throws cancelled_error; otherwise the request is kept and the
+  /// next co_await that would suspend throws instead. Returns false if the task is done.
+  bool cancel(std::string message) override {
+    if (done()) {
+      return false;
+    }
+    ++cancel_requests_;
+    cancel_message_ = std::move(message);
+    if (waiting_ != nullptr && waiting_->cancel_wait(*this)) {
+      return true;
+    }
+    must_cancel_ = true;
+    return true;
+  }
+
+  /// Task.cancelling(): cancellation requests not yet withdrawn with uncancel().
+  [[nodiscard]] std::uint32_t cancelling() const noexcept { return cancel_requests_; }
+
+  /// Task.uncancel() (3.13 semantics): withdraws one request; when none is left, a request not
+  /// yet delivered is dropped too. Returns the remaining count.
+  std::uint32_t uncancel() noexcept {
+    if (cancel_requests_ > 0) {
+      --cancel_requests_;
+      if (cancel_requests_ == 0) {
+        must_cancel_ = false;
+      }
+    }
+    return cancel_requests_;
+  }
+
+  [[nodiscard]] std::string get_name() const {
+    return name_ ? *name_ : "Task-" + std::to_string(id_);
+  }
+  void set_name(std::string name) { name_ = std::make_unique<std::string>(std::move(name)); }
+  [[nodiscard]] std::string describe() const override { return get_name(); }
+
+  // --- the suspension protocol, used by every eddy awaitable -------------------------------
+
+  /// Called from await_suspend. Records where to resume and what the task waits in. Returns
+  /// false (do not suspend; await_resume will throw) when a cancellation is pending.
+  [[nodiscard]] bool begin_wait(std::coroutine_handle<> resume_point, wait_base* wait) noexcept {
+    if (must_cancel_) {
+      return false;
+    }
+    resume_point_ = resume_point;
+    waiting_ = wait;
+    return true;
+  }
+
+  /// Called first thing in await_resume. Throws cancelled_error if the wait itself was
+  /// cancelled, or if a cancellation arrived while the task was queued to resume.
+  void end_wait(bool wait_was_cancelled) {
+    waiting_ = nullptr;
+    if (wait_was_cancelled || must_cancel_) {
+      must_cancel_ = false;
+      throw cancelled_error(cancel_message_);
+    }
+  }
+
+  /// Like end_wait, for a wait whose result must be delivered even though a cancellation came
+  /// too late to stop it (I/O that moved bytes): the cancellation stays pending for the next
+  /// await instead.
+  void end_wait_keep_result() noexcept { waiting_ = nullptr; }
+
+  /// Queues the task to resume at its recorded resume point.
+  void wake() noexcept { loop_->schedule(*this); }
+
+  /// Whether a cancellation is waiting to be delivered at the next await.
+  [[nodiscard]] bool cancel_pending() const noexcept { return must_cancel_; }
+  void keep_cancel_pending() noexcept { must_cancel_ = true; }
+
+  /// The task currently running on this thread; throws std::logic_error outside any task.
+  static task_base& running(const char* what) {
+    task_base* task = running_task_on_thread;
+    if (task == nullptr) {
+      throw std::logic_error(std::string(what) + " must be awaited inside an eddy task");
+    }
+    return *task;
+  }
+
+  /// For a closing loop: destroys the body of a task that will now never finish and drops the
+  /// loop's reference. The task stays pending.
+  void abandon() noexcept {
+    waiting_ = nullptr;
+    if (body_) {
+      body_.destroy();
+      body_ = nullptr;
+    }
+    loop_->unregister_task(*this);
+    release();
+  }
+
+  // Loop bookkeeping (the loop's list of pending tasks).
+  task_base* prev_pending = nullptr;
+  task_base* next_pending = nullptr;
+
+ protected:
+  task_base(loop_core& loop, std::coroutine_handle<> body) noexcept
+      : future_base(loop, true), body_(body), resume_point_(body) {
+    run = &step;
+    id_ = next_id_.fetch_add(1, std::memory_order_relaxed) + 1;
+  }
+
+  ~task_base() override;
+
+  /// Registers with the loop and schedules the first step (asyncio's create_task).
+  void start() noexcept {
+    add_ref();  // the loop's reference, dropped when the task finishes
+    loop_->register_task(*this);
+    loop_->schedule(*this);
+  }
+
+  /// Moves the finished body's outcome into the task and destroys the body's frame. Returns
+  /// the task's final status.
+  virtual status collect_body_outcome() noexcept = 0;
+
+  std::coroutine_handle<> body_;
+
+ private:
+  static void step(ready_node& node) noexcept {
+    auto& task = static_cast<task_base&>(node);
+    if (!task.body_ || task.loop_->is_closed_for_callbacks()) {
+      return;  // abandoned by a closing loop
+    }
+    if (!task.started_ && task.must_cancel_) {
+      // asyncio throws CancelledError into a coroutine that has not started: nothing of its
+      // body runs.
+      task.must_cancel_ = false;
+      task.body_.destroy();
+      task.body_ = nullptr;
+      task.finish(status::cancelled);
+      return;
+    }
+    task.started_ = true;
+    task_base* outer = std::exchange(running_task_on_thread, &task);
+    task.resume_point_.resume();
+    running_task_on_thread = outer;
+    if (task.body_.done()) {
+      task.finish(task.collect_body_outcome());
+    }
+  }
+
+  void finish(status final_status) noexcept {
+    loop_->unregister_task(*this);
+    complete(final_status);
+    release();  // the loop's reference
+  }
+
+  inline static std::atomic<std::uint64_t> next_id_{0};
+
+  std::coroutine_handle<> resume_point_;
+  wait_base* waiting_ = nullptr;
+  std::unique_ptr<std::string> name_;
+  std::uint64_t id_ = 0;
+  std::uint32_t cancel_requests_ = 0;
+  bool must_cancel_ = false;
+  bool started_ = false;
+};
+
+}  // namespace eddy::detail

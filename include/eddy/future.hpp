@@ -1,0 +1,113 @@
+// eddy::future<T>: a result that will be set later (asyncio.Future).
+#pragma once
+
+#include <cstdint>
+#include <exception>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include "eddy/detail/result_state.hpp"
+
+namespace eddy {
+
+class event_loop;
+
+namespace detail {
+
+template <class T>
+class future_state final : public future_base {
+ public:
+  using value_type = T;
+
+  explicit future_state(loop_core& loop) noexcept : future_base(loop, false) {}
+
+  template <class... Args>
+  void set_result(Args&&... args) {
+    require_pending("set_result");
+    result_.emplace(std::forward<Args>(args)...);
+    complete(status::finished);
+  }
+
+  decltype(auto) value() noexcept { return result_.get(); }
+
+ private:
+  result_slot<T> result_;
+};
+
+/// The loop a new future belongs to: the running one (throws if there is none).
+loop_core& loop_for_new_future();
+
+}  // namespace detail
+
+/// A result that someone will set later; awaitable by any number of tasks (asyncio.Future).
+///
+/// A handle: copies share one state. Belongs to one loop and is used on that loop's thread
+/// only (set it from another thread with call_soon_threadsafe). Supports void and move-only T.
+///
+/// Cancel safety: a task awaiting a future that is cancelled while it waits cancels the
+/// future (as asyncio does) and its await throws cancelled_error.
+template <class T = void>
+class future {
+ public:
+  using value_type = T;
+  using state_type = detail::future_state<T>;
+
+  /// A pending future on the running loop (asyncio.Future()). Throws std::runtime_error when
+  /// no loop is running on this thread.
+  future() : future(detail::loop_for_new_future()) {}
+  /// A pending future on `loop`.
+  explicit future(detail::loop_core& loop)
+      : state_(detail::state_ref<state_type>::adopt(new state_type(loop))) {}
+
+  /// Sets the result and wakes every waiter. Throws invalid_state_error if already done.
+  template <class... Args>
+  void set_result(Args&&... args) {
+    state_->set_result(std::forward<Args>(args)...);
+  }
+  /// Fails the future. Throws invalid_state_error if already done.
+  void set_exception(std::exception_ptr exception) { state_->set_exception(std::move(exception)); }
+  template <class Exception>
+  void set_exception(Exception&& exception) {
+    set_exception(std::make_exception_ptr(std::forward<Exception>(exception)));
+  }
+  /// Cancels a pending future; returns false if it was already done.
+  bool cancel(std::string message = {}) { return state_->cancel(std::move(message)); }
+
+  [[nodiscard]] bool done() const noexcept { return state_->done(); }
+  [[nodiscard]] bool cancelled() const noexcept { return state_->cancelled(); }
+
+  /// The value (a reference into the shared state). Throws invalid_state_error while pending,
+  /// cancelled_error if cancelled, the stored exception if failed.
+  decltype(auto) result() {
+    state_->rethrow_if_unsuccessful("result()");
+    return state_->value();
+  }
+  /// The stored exception, or null on success. Throws invalid_state_error while pending and
+  /// cancelled_error if cancelled.
+  [[nodiscard]] std::exception_ptr exception() { return state_->exception(); }
+
+  /// Calls `callback(future&)` (or `callback()`) through the loop once the future is done.
+  /// Returns an id for remove_done_callback.
+  template <class Callback>
+  std::uintptr_t add_done_callback(Callback callback) {
+    return detail::user_done_callback::attach(
+        *state_, new detail::typed_done_callback<future, Callback>(*this, std::move(callback)));
+  }
+  /// Removes a callback that has not been scheduled yet. Returns the number removed (0 or 1).
+  std::size_t remove_done_callback(std::uintptr_t id) noexcept {
+    return detail::user_done_callback::detach(*state_, id);
+  }
+
+  /// Waits for the result; an lvalue future yields a reference, an rvalue one moves it out.
+  auto operator co_await() & noexcept { return detail::join_awaiter<state_type, false>(state_.get()); }
+  auto operator co_await() && noexcept { return detail::join_awaiter<state_type, true>(state_.get()); }
+
+  [[nodiscard]] state_type* state() const noexcept { return state_.get(); }
+  friend bool operator==(const future& a, const future& b) noexcept { return a.state_ == b.state_; }
+
+ private:
+  detail::state_ref<state_type> state_;
+};
+
+}  // namespace eddy

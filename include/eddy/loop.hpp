@@ -1,0 +1,288 @@
+// eddy::event_loop: one per thread; runs tasks and callbacks, timers and I/O
+// (asyncio's AbstractEventLoop, low-level API included).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "eddy/coro.hpp"
+#include "eddy/detail/callback_node.hpp"
+#include "eddy/detail/io_awaiter.hpp"
+#include "eddy/detail/loop_core.hpp"
+#include "eddy/exception_context.hpp"
+#include "eddy/future.hpp"
+#include "eddy/loop_options.hpp"
+#include "eddy/net/address.hpp"
+#include "eddy/net/socket.hpp"
+#include "eddy/task.hpp"
+#include "eddy/time.hpp"
+
+namespace eddy {
+
+/// What call_soon and call_soon_threadsafe return (asyncio.Handle): cancel() stops a callback
+/// that has not run yet. A shared handle; dropping it does not cancel.
+class handle {
+ public:
+  handle() noexcept = default;
+  explicit handle(detail::callback_node* node) noexcept : node_(node) {}  // adopts a reference
+  handle(const handle& other) noexcept : node_(other.node_) {
+    if (node_ != nullptr) {
+      node_->add_ref();
+    }
+  }
+  handle(handle&& other) noexcept : node_(std::exchange(other.node_, nullptr)) {}
+  handle& operator=(handle other) noexcept {
+    std::swap(node_, other.node_);
+    return *this;
+  }
+  ~handle() {
+    if (node_ != nullptr) {
+      node_->release();
+    }
+  }
+
+  /// Prevents the callback from running if it has not run yet. Safe from any thread for
+  /// call_soon_threadsafe handles; on the loop's thread for the others.
+  void cancel() noexcept {
+    if (node_ != nullptr) {
+      node_->cancel();
+    }
+  }
+  [[nodiscard]] bool cancelled() const noexcept { return node_ != nullptr && node_->cancelled(); }
+  explicit operator bool() const noexcept { return node_ != nullptr; }
+
+ protected:
+  detail::callback_node* node_ = nullptr;
+};
+
+/// What call_later and call_at return (asyncio.TimerHandle). Cancelling removes the timer.
+class timer_handle : public handle {
+ public:
+  using handle::handle;
+  /// When the callback is (or was) due.
+  [[nodiscard]] clock::time_point when() const noexcept { return node_->deadline; }
+};
+
+/// The exception handler's type: called on the loop thread with the loop and the context.
+using exception_handler = std::function<void(class event_loop&, const exception_context&)>;
+
+/// An event loop (asyncio's). Create one per thread, or let run()/runner make it.
+///
+/// Everything here must be called on the loop's thread except the *_threadsafe functions;
+/// debug mode checks that. Methods that schedule throw std::runtime_error on a closed loop.
+///
+/// Ordering guarantees: the ready queue is FIFO; what is scheduled while an iteration runs
+/// its callbacks runs in the next iteration; timers with equal deadlines fire in the order
+/// they were scheduled.
+class event_loop : public detail::loop_core {
+ public:
+  /// Creates the backend (see loop_options). Throws std::system_error if the requested backend
+  /// cannot start, std::invalid_argument for a bad EDDY_BACKEND value.
+  explicit event_loop(loop_options options = {});
+  /// Closes the loop if it is not closed. Must not be running.
+  ~event_loop();
+  event_loop(const event_loop&) = delete;
+  event_loop& operator=(const event_loop&) = delete;
+
+  // --- callbacks and time -------------------------------------------------------------------
+
+  /// Runs `callback()` in the next iteration, after what is already queued (FIFO). An exception
+  /// it throws goes to the exception handler.
+  template <class Callback>
+  handle call_soon(Callback callback) {
+    check_usable("call_soon");
+    auto* node = new detail::callback_impl<std::decay_t<Callback>>(*this, std::move(callback));
+    node->add_ref();  // the loop's reference, dropped after it runs
+    schedule(*node);
+    return handle(node);
+  }
+
+  /// Runs `callback()` once `delay` has passed (a delay <= 0 runs it in the next iteration).
+  template <class Rep, class Period, class Callback>
+  timer_handle call_later(std::chrono::duration<Rep, Period> delay, Callback callback) {
+    return call_at(time() + std::chrono::ceil<clock::duration>(delay), std::move(callback));
+  }
+
+  /// Runs `callback()` at `when` on the loop's clock (see time()).
+  template <class Callback>
+  timer_handle call_at(clock::time_point when, Callback callback) {
+    check_usable("call_at");
+    auto* node = new detail::callback_impl<std::decay_t<Callback>>(*this, std::move(callback));
+    node->add_ref();
+    node->deadline = when;
+    add_timer(*node);
+    return timer_handle(node);
+  }
+
+  /// call_soon from any thread: wakes the loop if it is blocked waiting for I/O. The returned
+  /// handle can be cancelled from any thread. Throws std::runtime_error on a closed loop.
+  template <class Callback>
+  handle call_soon_threadsafe(Callback callback) {
+    auto* node = new detail::callback_impl<std::decay_t<Callback>>(*this, std::move(callback));
+    node->add_ref();
+    try {
+      schedule_threadsafe(*node);
+    } catch (...) {
+      node->release();
+      node->release();
+      throw;
+    }
+    return handle(node);
+  }
+
+  /// The loop's clock: monotonic (loop.time()).
+  [[nodiscard]] clock::time_point time() const noexcept { return clock::now(); }
+
+  // --- running -----------------------------------------------------------------------------
+
+  /// Runs until `main` (made a task) is done; returns its value or rethrows its exception.
+  /// Throws std::runtime_error if the loop is closed or already running, or if stop() ends
+  /// the loop before the task is done.
+  template <class T>
+  T run_until_complete(coro<T> main) {
+    return run_until_complete(create_task(std::move(main)));
+  }
+  /// Same, for a task or future already made.
+  template <class Awaitable>
+    requires requires(Awaitable a) { a.state()->done(); }
+  typename Awaitable::value_type run_until_complete(Awaitable awaited) {
+    run_until_done(*awaited.state());
+    using value_type = typename Awaitable::value_type;
+    if constexpr (std::is_void_v<value_type>) {
+      awaited.result();
+    } else if constexpr (!std::is_copy_constructible_v<value_type>) {
+      return std::move(awaited.result());
+    } else {
+      return awaited.result();
+    }
+  }
+
+  /// Runs until stop() is called. Throws std::runtime_error if closed or already running, or
+  /// if another loop is running on this thread.
+  void run_forever();
+  /// Ends run_forever() after the current iteration's callbacks (or, if called before it,
+  /// after one iteration).
+  void stop() noexcept { stopping_ = true; }
+  [[nodiscard]] bool is_running() const noexcept { return running_; }
+  [[nodiscard]] bool is_closed() const noexcept { return closed_; }
+  /// Closes the loop: stops every I/O operation (waiting for the kernel to let go of its
+  /// buffers), drops pending callbacks and timers, and destroys tasks that are still pending
+  /// (each reported as "Task was destroyed but it is pending!"). Idempotent. Throws
+  /// std::runtime_error if the loop is running.
+  void close();
+
+  // --- tasks and futures -------------------------------------------------------------------
+
+  /// Schedules `body` as a task on this loop (see eddy::create_task).
+  template <class T>
+  task<T> create_task(coro<T> body, std::string name = {}) {
+    return detail::spawn_task(*this, std::move(body), std::move(name));
+  }
+  /// A pending future on this loop.
+  template <class T = void>
+  future<T> create_future() {
+    check_usable("create_future");
+    return future<T>(*this);
+  }
+  /// Tasks on this loop that are not done yet.
+  [[nodiscard]] std::vector<any_task> pending_tasks() const;
+
+  // --- errors and debug --------------------------------------------------------------------
+
+  /// Replaces the handler for errors that have no caller; an empty one restores the default.
+  void set_exception_handler(exception_handler handler) { exception_handler_ = std::move(handler); }
+  [[nodiscard]] const exception_handler& get_exception_handler() const noexcept {
+    return exception_handler_;
+  }
+  /// The default: prints the context to stderr.
+  void default_exception_handler(const exception_context& context) noexcept;
+  /// Calls the handler (or the default); a handler that throws is reported by the default.
+  using loop_core::call_exception_handler;
+
+  [[nodiscard]] bool get_debug() const noexcept { return debug_; }
+  void set_debug(bool enabled) noexcept { debug_ = enabled; }
+  /// "uring" or "epoll".
+  [[nodiscard]] std::string_view backend_name() const noexcept;
+
+  // --- low-level socket operations (asyncio's loop.sock_*) ---------------------------------
+  // Each awaits one operation on a non-blocking socket and throws std::system_error with the
+  // errno on failure. Cancel safety is io_awaiter_base's: cancelling is prompt; on io_uring the
+  // task resumes only after the kernel has let go of the buffer; a result that arrived before
+  // the cancel took effect is delivered and the cancel is thrown at the next await.
+
+  /// Receives up to max_bytes; an empty string means the peer closed.
+  [[nodiscard]] detail::recv_awaiter sock_recv(const socket& sock, std::size_t max_bytes) {
+    return detail::recv_awaiter(sock.fd(), max_bytes);
+  }
+  /// Receives into `buffer` (which must stay alive until the await ends); returns the count,
+  /// 0 when the peer closed.
+  [[nodiscard]] detail::recv_into_awaiter sock_recv_into(const socket& sock, std::span<std::byte> buffer) noexcept {
+    return detail::recv_into_awaiter(sock.fd(), buffer, 0);
+  }
+  [[nodiscard]] detail::recv_into_awaiter sock_recv_into(const socket& sock, std::span<char> buffer) noexcept {
+    return detail::recv_into_awaiter(sock.fd(), std::as_writable_bytes(buffer), 0);
+  }
+  /// Sends once; returns how many bytes the kernel took.
+  [[nodiscard]] detail::send_awaiter sock_send(const socket& sock, std::string_view data) noexcept {
+    return detail::send_awaiter(sock.fd(), std::as_bytes(std::span(data.data(), data.size())));
+  }
+  /// Sends all of `data` (which must stay alive until the await ends). If cancelled part way,
+  /// an unknown prefix has been sent (as asyncio).
+  [[nodiscard]] coro<void> sock_sendall(const socket& sock, std::string_view data);
+  /// Accepts a connection: the new socket (non-blocking, close-on-exec) and the peer address.
+  [[nodiscard]] detail::accept_awaiter sock_accept(const socket& listener) noexcept {
+    return detail::accept_awaiter(listener.fd());
+  }
+  /// Connects to `target` (a literal address; see address::parse).
+  [[nodiscard]] detail::connect_awaiter sock_connect(const socket& sock, const address& target) noexcept {
+    return detail::connect_awaiter(sock.fd(), target);
+  }
+
+  // --- watching descriptors (asyncio's add_reader / add_writer) ----------------------------
+
+  /// Calls `callback()` on the loop whenever fd is readable (level-triggered), until
+  /// remove_reader(fd). Replaces an earlier reader of the same fd. Throws std::invalid_argument
+  /// for a negative fd.
+  void add_reader(int fd, std::function<void()> callback);
+  /// Stops watching fd for reading; returns whether a reader was registered.
+  bool remove_reader(int fd);
+  /// As add_reader, for writability.
+  void add_writer(int fd, std::function<void()> callback);
+  bool remove_writer(int fd);
+
+ private:
+  friend class detail::loop_core;
+  class fd_watch;
+
+  void run_once();
+  void run_until_done(detail::future_base& awaited);
+  void add_watch(int fd, bool for_writing, std::function<void()> callback);
+  bool remove_watch(int fd, bool for_writing);
+  static void retire_watch(fd_watch& watch) noexcept;
+  void release_pending_tasks() noexcept;
+  void discard_ready_nodes() noexcept;
+
+  std::vector<fd_watch*> readers_;  ///< indexed by fd; null when not watched
+  std::vector<fd_watch*> writers_;
+};
+
+/// The loop running on this thread (asyncio.get_running_loop). Throws std::runtime_error when
+/// none is running.
+event_loop& get_running_loop();
+
+/// The task running on this thread, or an empty handle outside any task.
+any_task current_task() noexcept;
+
+/// The running loop's tasks that are not done (asyncio.all_tasks). Throws like
+/// get_running_loop when no loop runs.
+std::vector<any_task> all_tasks();
+
+}  // namespace eddy

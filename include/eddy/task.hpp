@@ -1,0 +1,192 @@
+// eddy::task<T>: a coroutine scheduled on the loop (asyncio.Task).
+#pragma once
+
+#include <coroutine>
+#include <cstdint>
+#include <exception>
+#include <string>
+#include <utility>
+
+#include "eddy/coro.hpp"
+#include "eddy/detail/result_state.hpp"
+
+namespace eddy {
+
+namespace detail {
+
+template <class T>
+class task_state final : public task_base {
+ public:
+  using value_type = T;
+  using body_handle = std::coroutine_handle<coro_promise<T>>;
+
+  /// Takes over `body`'s frame and schedules its first step.
+  static task_state* spawn(loop_core& loop, coro<T> body) {
+    body_handle handle = body.release();
+    if (!handle) {
+      throw invalid_state_error("create_task: the coro is empty (moved from or already awaited)");
+    }
+    auto* state = new task_state(loop, handle);
+    state->start();
+    return state;
+  }
+
+  decltype(auto) value() noexcept { return result_.get(); }
+
+ private:
+  task_state(loop_core& loop, body_handle body) noexcept : task_base(loop, body) {}
+
+  status collect_body_outcome() noexcept override {
+    auto& promise = body_handle::from_address(body_.address()).promise();
+    status outcome = status::finished;
+    try {
+      if constexpr (std::is_void_v<T>) {
+        promise.get();
+      } else {
+        result_.emplace(promise.get());
+      }
+    } catch (const cancelled_error& cancellation) {
+      cancel_message_ = cancellation.message();
+      outcome = status::cancelled;
+    } catch (...) {
+      exception_ = std::current_exception();
+      outcome = status::failed;
+    }
+    body_.destroy();
+    body_ = nullptr;
+    return outcome;
+  }
+
+  result_slot<T> result_;
+};
+
+}  // namespace detail
+
+/// A handle to a task of any result type: what current_task() and all_tasks() return.
+///
+/// Copies share the task. The loop keeps a running task alive, so dropping every handle does
+/// not stop it (there is no "keep a reference to your task" pitfall). Loop-thread only.
+class any_task {
+ public:
+  any_task() noexcept = default;
+  explicit any_task(detail::task_base* state) noexcept : state_(state) {}
+
+  /// Requests cancellation (see task<T>::cancel). Returns false if the task is done.
+  bool cancel(std::string message = {}) { return state_->cancel(std::move(message)); }
+  [[nodiscard]] bool done() const noexcept { return state_->done(); }
+  [[nodiscard]] bool cancelled() const noexcept { return state_->cancelled(); }
+  [[nodiscard]] std::uint32_t cancelling() const noexcept { return state_->cancelling(); }
+  std::uint32_t uncancel() noexcept { return state_->uncancel(); }
+  [[nodiscard]] std::exception_ptr exception() { return state_->exception(); }
+  [[nodiscard]] std::string get_name() const { return state_->get_name(); }
+  void set_name(std::string name) { state_->set_name(std::move(name)); }
+
+  template <class Callback>
+  std::uintptr_t add_done_callback(Callback callback) {
+    return detail::user_done_callback::attach(
+        *state_, new detail::typed_done_callback<any_task, Callback>(*this, std::move(callback)));
+  }
+  std::size_t remove_done_callback(std::uintptr_t id) noexcept {
+    return detail::user_done_callback::detach(*state_, id);
+  }
+
+  explicit operator bool() const noexcept { return static_cast<bool>(state_); }
+  [[nodiscard]] detail::task_base* state() const noexcept { return state_.get(); }
+  friend bool operator==(const any_task& a, const any_task& b) noexcept {
+    return a.state_ == b.state_;
+  }
+
+ private:
+  detail::state_ref<detail::task_base> state_{nullptr};
+};
+
+/// A scheduled coroutine (asyncio.Task), made by create_task. Awaitable by any number of tasks.
+///
+/// The loop owns a running task: it runs to completion even if every handle is dropped.
+/// Handles are shared and used on the loop's thread only.
+///
+/// Cancel safety of `co_await t`: if the awaiting task is cancelled, `t` is cancelled too
+/// (asyncio semantics) and the await yields t's outcome once t has finished: cancelled_error
+/// if t ended cancelled, t's value if t swallowed the cancellation.
+template <class T = void>
+class task {
+ public:
+  using value_type = T;
+  using state_type = detail::task_state<T>;
+
+  task() noexcept = default;
+  explicit task(detail::state_ref<state_type> state) noexcept : state_(std::move(state)) {}
+
+  /// Requests cancellation. A task suspended in an interruptible await gets cancelled_error
+  /// thrown there; otherwise at its next await that would suspend. It may catch it, clean up
+  /// (with more awaits) and rethrow; if it swallows it, it is not cancelled. Each call counts
+  /// (cancelling()). Returns false if the task is already done.
+  bool cancel(std::string message = {}) { return state_->cancel(std::move(message)); }
+  [[nodiscard]] bool done() const noexcept { return state_->done(); }
+  [[nodiscard]] bool cancelled() const noexcept { return state_->cancelled(); }
+  /// Cancellation requests not withdrawn by uncancel().
+  [[nodiscard]] std::uint32_t cancelling() const noexcept { return state_->cancelling(); }
+  /// Withdraws one cancellation request; returns how many remain.
+  std::uint32_t uncancel() noexcept { return state_->uncancel(); }
+
+  /// The value (a reference into the shared state). Throws invalid_state_error while pending,
+  /// cancelled_error if cancelled, the task's exception if it failed.
+  decltype(auto) result() {
+    state_->rethrow_if_unsuccessful("result()");
+    return state_->value();
+  }
+  /// The task's exception, or null on success. Throws invalid_state_error while pending and
+  /// cancelled_error if cancelled.
+  [[nodiscard]] std::exception_ptr exception() { return state_->exception(); }
+
+  /// "Task-N" unless set.
+  [[nodiscard]] std::string get_name() const { return state_->get_name(); }
+  void set_name(std::string name) { state_->set_name(std::move(name)); }
+
+  /// Calls `callback(task&)` (or `callback()`) through the loop once the task is done.
+  template <class Callback>
+  std::uintptr_t add_done_callback(Callback callback) {
+    return detail::user_done_callback::attach(
+        *state_, new detail::typed_done_callback<task, Callback>(*this, std::move(callback)));
+  }
+  /// Removes a callback not yet scheduled; returns the number removed (0 or 1).
+  std::size_t remove_done_callback(std::uintptr_t id) noexcept {
+    return detail::user_done_callback::detach(*state_, id);
+  }
+
+  /// Waits for the task; an lvalue yields a reference to its value, an rvalue moves it out.
+  auto operator co_await() & noexcept { return detail::join_awaiter<state_type, false>(state_.get()); }
+  auto operator co_await() && noexcept { return detail::join_awaiter<state_type, true>(state_.get()); }
+
+  operator any_task() const noexcept { return any_task(state_.get()); }  // NOLINT: a task is a task
+  explicit operator bool() const noexcept { return static_cast<bool>(state_); }
+  [[nodiscard]] state_type* state() const noexcept { return state_.get(); }
+  friend bool operator==(const task& a, const task& b) noexcept { return a.state_ == b.state_; }
+
+ private:
+  detail::state_ref<state_type> state_;
+};
+
+namespace detail {
+/// The loop create_task() schedules on: the running one (throws if there is none).
+loop_core& loop_for_new_task();
+
+template <class T>
+task<T> spawn_task(loop_core& loop, coro<T> body, std::string name) {
+  loop.check_usable("create_task");
+  auto* state = task_state<T>::spawn(loop, std::move(body));
+  if (!name.empty()) {
+    state->set_name(std::move(name));
+  }
+  return task<T>(state_ref<task_state<T>>::adopt(state));
+}
+}  // namespace detail
+
+/// Schedules `body` as a task on the running loop (asyncio.create_task). It starts when the
+/// caller next suspends. Throws std::runtime_error when no loop is running on this thread.
+template <class T>
+task<T> create_task(coro<T> body, std::string name = {}) {
+  return detail::spawn_task(detail::loop_for_new_task(), std::move(body), std::move(name));
+}
+
+}  // namespace eddy

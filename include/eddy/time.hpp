@@ -1,0 +1,83 @@
+// The clock and sleep().
+#pragma once
+
+#include <chrono>
+#include <coroutine>
+#include <utility>
+
+#include "eddy/detail/clock.hpp"
+#include "eddy/detail/task_base.hpp"
+
+namespace eddy {
+
+namespace detail {
+
+/// The awaiter of sleep(): a timer node in the sleeping task's frame (no allocation).
+class [[nodiscard]] sleep_awaiter final : timer_node, wait_base {
+ public:
+  explicit sleep_awaiter(clock::duration delay) noexcept : delay_(delay) {}
+  sleep_awaiter(const sleep_awaiter&) = delete;
+  sleep_awaiter& operator=(const sleep_awaiter&) = delete;
+  ~sleep_awaiter() {
+    if (task_ != nullptr) {
+      task_->loop().remove_timer(*this);
+    }
+  }
+
+  bool await_ready() const noexcept { return false; }
+
+  bool await_suspend(std::coroutine_handle<> awaiting) {
+    task_ = &task_base::running("sleep()");
+    if (delay_ <= clock::duration::zero()) {
+      // A bare yield: back of the ready queue. Not interruptible (the task is already queued),
+      // so a cancel arriving now is delivered when it resumes.
+      if (!task_->begin_wait(awaiting, nullptr)) {
+        return false;
+      }
+      task_->wake();
+      return true;
+    }
+    if (!task_->begin_wait(awaiting, this)) {
+      return false;
+    }
+    deadline = clock::now() + delay_;
+    fire = &expired;
+    task_->loop().add_timer(*this);
+    return true;
+  }
+
+  void await_resume() { task_->end_wait(cancelled_); }
+
+ private:
+  static void expired(timer_node& node) noexcept {
+    static_cast<sleep_awaiter&>(node).task_->wake();
+  }
+
+  bool cancel_wait(task_base& waiter) noexcept override {
+    if (!queued()) {
+      return false;
+    }
+    waiter.loop().remove_timer(*this);
+    cancelled_ = true;
+    waiter.wake();
+    return true;
+  }
+
+  clock::duration delay_;
+  task_base* task_ = nullptr;
+  bool cancelled_ = false;
+};
+
+}  // namespace detail
+
+/// Suspends the calling task for `delay` (asyncio.sleep). A delay of zero or less yields: the
+/// task goes to the back of the ready queue and resumes in the next loop iteration.
+///
+/// Cancel safety: cancelling the sleeping task ends the sleep at once with cancelled_error;
+/// nothing is lost.
+template <class Rep, class Period>
+[[nodiscard]] detail::sleep_awaiter sleep(std::chrono::duration<Rep, Period> delay) noexcept {
+  return detail::sleep_awaiter(std::chrono::ceil<clock::duration>(delay));
+}
+
+}  // namespace eddy

@@ -1,0 +1,12 @@
+// Human-readable descriptions of exceptions, for the default exception handler.
+#pragma once
+
+#include <exception>
+#include <string>
+
+namespace eddy::detail {
+
+/// "std::runtime_error: boom", "eddy::cancelled_error: why", or "unknown exception".
+std::string describe_exception(const std::exception_ptr& exception);
+
+}  // namespace eddy::detail

@@ -1,0 +1,320 @@
+// event_loop: construction, the iteration, run/stop/close, errors.
+#include "eddy/loop.hpp"
+
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "backend/backend.hpp"
+#include "describe.hpp"
+
+namespace eddy {
+
+namespace {
+
+backend_kind backend_from_environment() {
+  const char* value = std::getenv("EDDY_BACKEND");
+  std::string_view name = value == nullptr ? std::string_view() : std::string_view(value);
+  if (name.empty() || name == "auto" || name == "automatic") {
+    return backend_kind::automatic;
+  }
+  if (name == "uring" || name == "io_uring") {
+    return backend_kind::uring;
+  }
+  if (name == "epoll") {
+    return backend_kind::epoll;
+  }
+  throw std::invalid_argument(
+      fmt::format("EDDY_BACKEND must be uring, epoll or auto, not '{}'", name));
+}
+
+bool debug_from_environment() {
+  const char* value = std::getenv("EDDY_DEBUG");
+  return value != nullptr && *value != '\0' && std::string_view(value) != "0";
+}
+
+/// How long close() waits for the kernel to hand back cancelled operations' buffers.
+constexpr auto drain_limit = std::chrono::seconds(10);
+
+}  // namespace
+
+event_loop::event_loop(loop_options options) {
+  backend_kind kind = options.backend == backend_kind::from_environment
+                          ? backend_from_environment()
+                          : options.backend;
+  backend_ = detail::make_backend(kind);
+  debug_ = options.debug.value_or(debug_from_environment());
+}
+
+event_loop::~event_loop() {
+  if (running_) {
+    std::fputs("eddy: an event loop was destroyed while running\n", stderr);
+    std::abort();
+  }
+  close();
+}
+
+std::string_view event_loop::backend_name() const noexcept { return backend_->name(); }
+
+void event_loop::run_forever() {
+  if (closed_) {
+    throw std::runtime_error("run_forever: the event loop is closed");
+  }
+  if (running_) {
+    throw std::runtime_error("run_forever: this event loop is already running");
+  }
+  if (detail::running_loop_on_thread != nullptr) {
+    throw std::runtime_error("Cannot run the event loop while another loop is running");
+  }
+  struct running_scope {
+    event_loop& loop;
+    explicit running_scope(event_loop& running) : loop(running) {
+      loop.running_ = true;
+      loop.owner_thread_ = std::this_thread::get_id();
+      detail::running_loop_on_thread = &loop;
+    }
+    ~running_scope() {
+      loop.running_ = false;
+      loop.stopping_ = false;
+      loop.owner_thread_ = {};
+      detail::running_loop_on_thread = nullptr;
+    }
+  } scope(*this);
+  for (;;) {
+    run_once();
+    if (stopping_) {
+      break;
+    }
+  }
+}
+
+void event_loop::run_once() {
+  if (threadsafe_pending_.load(std::memory_order_acquire)) {
+    std::vector<detail::ready_node*> arrived;
+    {
+      std::lock_guard guard(threadsafe_mutex_);
+      arrived.swap(threadsafe_nodes_);
+      threadsafe_pending_.store(false, std::memory_order_relaxed);
+    }
+    for (detail::ready_node* node : arrived) {
+      schedule(*node);
+    }
+  }
+
+  std::chrono::nanoseconds timeout(-1);
+  if (!ready_.empty() || stopping_) {
+    timeout = std::chrono::nanoseconds::zero();
+  } else if (!timers_.empty()) {
+    auto until_first = timers_.top().deadline - clock::now();
+    timeout = std::max(std::chrono::nanoseconds::zero(),
+                       std::chrono::ceil<std::chrono::nanoseconds>(until_first));
+  }
+  backend_->poll(timeout);
+
+  // Read the clock only when a timer could be due: a loop with no timers stays syscall- and
+  // clock-free while it has ready work.
+  if (!timers_.empty()) {
+    clock::time_point now = clock::now();
+    while (!timers_.empty() && timers_.top().deadline <= now) {
+      detail::timer_node& due = timers_.pop();
+      due.fire(due);
+    }
+  }
+
+  detail::ready_node* node = ready_.take_all();
+  if (!debug_) {
+    while (node != nullptr) {
+      detail::ready_node* next = node->next_ready;
+      node->run(*node);
+      node = next;
+    }
+    return;
+  }
+  while (node != nullptr) {
+    detail::ready_node* next = node->next_ready;
+    clock::time_point started = clock::now();
+    node->run(*node);
+    auto took = clock::now() - started;
+    if (took > slow_callback_duration_) {
+      call_exception_handler(
+          {fmt::format("Executing a callback or task step took {:.3f} seconds",
+                       std::chrono::duration<double>(took).count()),
+           nullptr, current_task() ? current_task().get_name() : std::string()});
+    }
+    node = next;
+  }
+}
+
+void event_loop::run_until_done(detail::future_base& awaited) {
+  if (&awaited.loop() != this) {
+    throw std::invalid_argument("run_until_complete: the task or future belongs to another loop");
+  }
+  struct stop_link : detail::done_link {
+    event_loop* loop;
+  } link;
+  link.loop = this;
+  link.on_done = [](detail::done_link& done, detail::future_base&) noexcept {
+    static_cast<stop_link&>(done).loop->stop();
+  };
+  if (awaited.done()) {
+    stop();
+  } else {
+    awaited.add_done_link(link);
+  }
+  struct unlink_guard {
+    detail::future_base& awaited;
+    detail::done_link& link;
+    ~unlink_guard() { awaited.remove_done_link(link); }
+  } guard{awaited, link};
+  run_forever();
+  if (!awaited.done()) {
+    throw std::runtime_error("Event loop stopped before Future completed.");
+  }
+}
+
+std::vector<any_task> event_loop::pending_tasks() const {
+  std::vector<any_task> tasks;
+  tasks.reserve(pending_task_count_);
+  for (detail::task_base* task = pending_tasks_; task != nullptr; task = task->next_pending) {
+    tasks.emplace_back(task);
+  }
+  return tasks;
+}
+
+void event_loop::close() {
+  if (running_) {
+    throw std::runtime_error("Cannot close a running event loop");
+  }
+  if (closed_) {
+    return;
+  }
+  {
+    std::lock_guard guard(threadsafe_mutex_);
+    closed_ = true;
+  }
+
+  // 1. Take every operation back from the kernel before any frame that it points into is freed.
+  for (auto* watches : {&readers_, &writers_}) {
+    for (fd_watch* watch : *watches) {
+      if (watch != nullptr) {
+        retire_watch(*watch);
+      }
+    }
+  }
+  readers_.clear();
+  writers_.clear();
+  backend_->cancel_all();
+  auto give_up = clock::now() + drain_limit;
+  while (backend_->in_flight() > 0 && clock::now() < give_up) {
+    backend_->poll(std::chrono::milliseconds(100));
+  }
+  if (backend_->in_flight() > 0) {
+    // Freeing the frames now could let the kernel write into reused memory: leak them instead.
+    call_exception_handler({"close(): the kernel did not return every cancelled operation; "
+                            "pending tasks and the backend are leaked",
+                            nullptr, {}});
+    static_cast<void>(backend_.release());
+    return;
+  }
+
+  // 2. Everything armed or queued is released without running.
+  while (!timers_.empty()) {
+    detail::timer_node& timer = timers_.pop();
+    timer.fire(timer);
+  }
+  discard_ready_nodes();
+
+  // 3. Tasks that never finished.
+  release_pending_tasks();
+  discard_ready_nodes();
+  backend_.reset();
+}
+
+void event_loop::discard_ready_nodes() noexcept {
+  std::vector<detail::ready_node*> arrived;
+  {
+    std::lock_guard guard(threadsafe_mutex_);
+    arrived.swap(threadsafe_nodes_);
+  }
+  for (detail::ready_node* node : arrived) {
+    schedule(*node);
+  }
+  while (!ready_.empty()) {
+    detail::ready_node* node = ready_.take_all();
+    while (node != nullptr) {
+      detail::ready_node* next = node->next_ready;
+      node->run(*node);  // every kind of node only releases itself on a closed loop
+      node = next;
+    }
+  }
+}
+
+void event_loop::release_pending_tasks() noexcept {
+  std::vector<any_task> leftovers = pending_tasks();
+  for (any_task& task : leftovers) {
+    call_exception_handler({"Task was destroyed but it is pending!", nullptr, task.get_name()});
+    task.state()->abandon();
+  }
+}
+
+void event_loop::default_exception_handler(const exception_context& context) noexcept {
+  try {
+    std::string report = fmt::format("eddy: {}\n", context.message);
+    if (!context.task_name.empty()) {
+      report += fmt::format("  task: {}\n", context.task_name);
+    }
+    if (context.exception) {
+      report += fmt::format("  exception: {}\n", detail::describe_exception(context.exception));
+    }
+    std::fputs(report.c_str(), stderr);
+  } catch (...) {
+    std::fputs("eddy: an error occurred, and describing it failed\n", stderr);
+  }
+}
+
+coro<void> event_loop::sock_sendall(const socket& sock, std::string_view data) {
+  const int fd = sock.fd();
+  while (!data.empty()) {
+    std::size_t sent =
+        co_await detail::send_awaiter(fd, std::as_bytes(std::span(data.data(), data.size())));
+    data.remove_prefix(sent);
+  }
+}
+
+event_loop& get_running_loop() {
+  detail::loop_core* loop = detail::running_loop_on_thread;
+  if (loop == nullptr) {
+    throw std::runtime_error("no running event loop");
+  }
+  return loop->public_loop();
+}
+
+any_task current_task() noexcept { return any_task(detail::running_task_on_thread); }
+
+std::vector<any_task> all_tasks() { return get_running_loop().pending_tasks(); }
+
+namespace detail {
+
+loop_core& loop_for_new_task() {
+  loop_core* loop = running_loop_on_thread;
+  if (loop == nullptr) {
+    throw std::runtime_error("create_task: no running event loop (use eddy::run, or loop.create_task)");
+  }
+  return *loop;
+}
+
+loop_core& loop_for_new_future() {
+  loop_core* loop = running_loop_on_thread;
+  if (loop == nullptr) {
+    throw std::runtime_error("future: no running event loop (use loop.create_future)");
+  }
+  return *loop;
+}
+
+}  // namespace detail
+
+}  // namespace eddy

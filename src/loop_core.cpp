@@ -1,0 +1,113 @@
+// The loop internals that tasks and awaitables call into.
+#include "eddy/detail/loop_core.hpp"
+
+#include <stdexcept>
+#include <string>
+
+#include "backend/backend.hpp"
+#include "eddy/detail/task_base.hpp"
+#include "eddy/loop.hpp"
+
+namespace eddy::detail {
+
+namespace {
+/// This thread's live loops, so that a late report (a task handle outliving its loop) can tell
+/// whether its loop still exists.
+constinit thread_local loop_core* live_loops = nullptr;
+}  // namespace
+
+loop_core::loop_core() {
+  next_live_ = live_loops;
+  live_loops = this;
+}
+
+loop_core::~loop_core() {
+  for (loop_core** link = &live_loops; *link != nullptr; link = &(*link)->next_live_) {
+    if (*link == this) {
+      *link = next_live_;
+      break;
+    }
+  }
+}
+
+bool loop_core::is_live(const loop_core* loop) noexcept {
+  for (const loop_core* live = live_loops; live != nullptr; live = live->next_live_) {
+    if (live == loop) {
+      return true;
+    }
+  }
+  return false;
+}
+
+event_loop& loop_core::public_loop() noexcept { return static_cast<event_loop&>(*this); }
+
+bool loop_core::submit_io(io_op& op) {
+  check_usable("an I/O operation");
+  return backend_->submit(op);
+}
+
+void loop_core::cancel_io(io_op& op) noexcept { backend_->cancel(op); }
+
+void loop_core::call_exception_handler(const exception_context& context) noexcept {
+  event_loop& loop = public_loop();
+  if (exception_handler_) {
+    try {
+      exception_handler_(loop, context);
+      return;
+    } catch (...) {
+      exception_context failure{"Unhandled error in exception handler", std::current_exception(),
+                                context.task_name};
+      loop.default_exception_handler(failure);
+    }
+  }
+  loop.default_exception_handler(context);
+}
+
+void loop_core::register_task(task_base& task) noexcept {
+  task.prev_pending = nullptr;
+  task.next_pending = pending_tasks_;
+  if (pending_tasks_ != nullptr) {
+    pending_tasks_->prev_pending = &task;
+  }
+  pending_tasks_ = &task;
+  ++pending_task_count_;
+}
+
+void loop_core::unregister_task(task_base& task) noexcept {
+  (task.prev_pending != nullptr ? task.prev_pending->next_pending : pending_tasks_) =
+      task.next_pending;
+  if (task.next_pending != nullptr) {
+    task.next_pending->prev_pending = task.prev_pending;
+  }
+  task.prev_pending = task.next_pending = nullptr;
+  --pending_task_count_;
+}
+
+void loop_core::check_usable(const char* what) const {
+  if (closed_) {
+    throw std::runtime_error(std::string(what) + ": the event loop is closed");
+  }
+  if (debug_ && running_ && std::this_thread::get_id() != owner_thread_) {
+    throw std::runtime_error(std::string(what) +
+                             " called from a thread other than the event loop's; use "
+                             "call_soon_threadsafe");
+  }
+}
+
+void loop_core::schedule_threadsafe(ready_node& node) {
+  bool was_empty = false;
+  {
+    std::lock_guard guard(threadsafe_mutex_);
+    if (closed_) {
+      throw std::runtime_error("call_soon_threadsafe: the event loop is closed");
+    }
+    was_empty = threadsafe_nodes_.empty();
+    threadsafe_nodes_.push_back(&node);
+    threadsafe_pending_.store(true, std::memory_order_release);
+  }
+  if (was_empty) {
+    backend_->wake();
+  }
+}
+
+}  // namespace eddy::detail

@@ -1,0 +1,93 @@
+// Out-of-line parts of futures, tasks and callbacks: reports of errors nobody retrieved.
+#include <cstdio>
+
+#include "describe.hpp"
+#include "eddy/loop.hpp"
+
+namespace eddy::detail {
+
+namespace {
+
+/// Sends a report to the loop's handler if the loop still exists, else to stderr.
+void report(loop_core* loop, const exception_context& context) noexcept {
+  if (loop_core::is_live(loop)) {
+    loop->call_exception_handler(context);
+    return;
+  }
+  try {
+    std::string text = "eddy: " + context.message;
+    if (!context.task_name.empty()) {
+      text += "\n  task: " + context.task_name;
+    }
+    if (context.exception) {
+      text += "\n  exception: " + describe_exception(context.exception);
+    }
+    text += '\n';
+    std::fputs(text.c_str(), stderr);
+  } catch (...) {
+    std::fputs("eddy: an error was lost while being reported\n", stderr);
+  }
+}
+
+}  // namespace
+
+future_base::~future_base() {
+  if (status_ == status::failed && !exception_retrieved_) {
+    try {
+      report(loop_, {is_task_ ? "Task exception was never retrieved"
+                              : "Future exception was never retrieved",
+                     exception_, describe()});
+    } catch (...) {
+      report(loop_, {"Task exception was never retrieved", exception_, {}});
+    }
+  }
+}
+
+task_base::~task_base() {
+  if (body_) {
+    body_.destroy();  // a task released while pending by a loop that never ran it
+  }
+}
+
+void user_done_callback::invoke_and_report() noexcept {
+  if (loop_of_callback_->is_closed_for_callbacks()) {
+    return;
+  }
+  try {
+    invoke();
+  } catch (...) {
+    std::string owner;
+    try {
+      owner = owner_name();
+    } catch (...) {
+    }
+    loop_of_callback_->call_exception_handler(
+        {"Exception in a done callback", std::current_exception(), owner});
+  }
+}
+
+void callback_node::cancel() noexcept {
+  if (cancelled_.exchange(true, std::memory_order_acq_rel)) {
+    return;
+  }
+  if (queued()) {
+    // A timer on the heap: take it off now (loop thread only) rather than let it sit there
+    // until its deadline.
+    loop_->remove_timer(*this);
+    release();  // the loop's reference
+  }
+}
+
+void callback_node::run_callback(ready_node& node) noexcept {
+  auto& self = static_cast<callback_node&>(node);
+  if (!self.cancelled() && !self.loop_->is_closed_for_callbacks()) {
+    try {
+      self.invoke();
+    } catch (...) {
+      self.loop_->call_exception_handler({"Exception in callback", std::current_exception(), {}});
+    }
+  }
+  self.release();  // the loop's reference
+}
+
+}  // namespace eddy::detail
