@@ -40,6 +40,7 @@ bool debug_from_environment() {
 /// How long close() waits for the kernel to hand back cancelled operations' buffers.
 constexpr auto drain_limit = std::chrono::seconds(10);
 
+
 }  // namespace
 
 event_loop::event_loop(loop_options options) {
@@ -109,20 +110,15 @@ void event_loop::run_once() {
   if (!ready_.empty() || stopping_) {
     timeout = std::chrono::nanoseconds::zero();
   } else if (!timers_.empty()) {
-    auto until_first = timers_.top().deadline - clock::now();
     timeout = std::max(std::chrono::nanoseconds::zero(),
-                       std::chrono::ceil<std::chrono::nanoseconds>(until_first));
+                       std::chrono::ceil<std::chrono::nanoseconds>(timers_.next_wakeup() - clock::now()));
   }
   backend_->poll(timeout);
 
   // Read the clock only when a timer could be due: a loop with no timers stays syscall- and
   // clock-free while it has ready work.
   if (!timers_.empty()) {
-    clock::time_point now = clock::now();
-    while (!timers_.empty() && timers_.top().deadline <= now) {
-      detail::timer_node& due = timers_.pop();
-      due.fire(due);
-    }
+    timers_.expire(clock::now(), [](detail::timer_node& due) { due.fire(due); });
   }
 
   detail::ready_node* node = ready_.take_all();
@@ -222,10 +218,7 @@ void event_loop::close() {
   }
 
   // 2. Everything armed or queued is released without running.
-  while (!timers_.empty()) {
-    detail::timer_node& timer = timers_.pop();
-    timer.fire(timer);
-  }
+  timers_.drain([](detail::timer_node& timer) { timer.fire(timer); });
   discard_ready_nodes();
 
   // 3. Tasks that never finished.

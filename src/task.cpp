@@ -36,9 +36,9 @@ future_base::~future_base() {
     try {
       report(loop_, {is_task_ ? "Task exception was never retrieved"
                               : "Future exception was never retrieved",
-                     exception_, describe()});
+                     rare_->exception, describe()});
     } catch (...) {
-      report(loop_, {"Task exception was never retrieved", exception_, {}});
+      report(loop_, {"Task exception was never retrieved", rare_->exception, {}});
     }
   }
 }

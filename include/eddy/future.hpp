@@ -21,6 +21,11 @@ class future_state final : public future_base {
   using value_type = T;
 
   explicit future_state(loop_core& loop) noexcept : future_base(loop, false) {}
+  ~future_state() override {
+    if (state() == status::finished) {
+      result_.destroy();
+    }
+  }
 
   template <class... Args>
   void set_result(Args&&... args) {

@@ -108,7 +108,7 @@ class event_loop : public detail::loop_core {
   /// Runs `callback()` once `delay` has passed (a delay <= 0 runs it in the next iteration).
   template <class Rep, class Period, class Callback>
   timer_handle call_later(std::chrono::duration<Rep, Period> delay, Callback callback) {
-    return call_at(time() + std::chrono::ceil<clock::duration>(delay), std::move(callback));
+    return call_at(time() + detail::to_clock_duration(delay), std::move(callback));
   }
 
   /// Runs `callback()` at `when` on the loop's clock (see time()).

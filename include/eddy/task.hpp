@@ -33,6 +33,12 @@ class task_state final : public task_base {
 
   decltype(auto) value() noexcept { return result_.get(); }
 
+  ~task_state() override {
+    if (state() == status::finished) {
+      result_.destroy();
+    }
+  }
+
  private:
   task_state(loop_core& loop, body_handle body) noexcept : task_base(loop, body) {}
 
@@ -46,10 +52,10 @@ class task_state final : public task_base {
         result_.emplace(promise.get());
       }
     } catch (const cancelled_error& cancellation) {
-      cancel_message_ = cancellation.message();
+      set_cancel_message(cancellation.message());
       outcome = status::cancelled;
     } catch (...) {
-      exception_ = std::current_exception();
+      rare().exception = std::current_exception();
       outcome = status::failed;
     }
     body_.destroy();

@@ -15,7 +15,8 @@ namespace detail {
 /// The awaiter of sleep(): a timer node in the sleeping task's frame (no allocation).
 class [[nodiscard]] sleep_awaiter final : timer_node, wait_base {
  public:
-  explicit sleep_awaiter(clock::duration delay) noexcept : delay_(delay) {}
+  /// Until the sleep starts, `deadline` holds the delay (one field fewer per sleeping task).
+  explicit sleep_awaiter(clock::duration delay) noexcept { deadline = clock::time_point(delay); }
   sleep_awaiter(const sleep_awaiter&) = delete;
   sleep_awaiter& operator=(const sleep_awaiter&) = delete;
   ~sleep_awaiter() {
@@ -28,7 +29,8 @@ class [[nodiscard]] sleep_awaiter final : timer_node, wait_base {
 
   bool await_suspend(std::coroutine_handle<> awaiting) {
     task_ = &task_base::running("sleep()");
-    if (delay_ <= clock::duration::zero()) {
+    const clock::duration delay = deadline.time_since_epoch();
+    if (delay <= clock::duration::zero()) {
       // A bare yield: back of the ready queue. Not interruptible (the task is already queued),
       // so a cancel arriving now is delivered when it resumes.
       if (!task_->begin_wait(awaiting, nullptr)) {
@@ -40,7 +42,7 @@ class [[nodiscard]] sleep_awaiter final : timer_node, wait_base {
     if (!task_->begin_wait(awaiting, this)) {
       return false;
     }
-    deadline = clock::now() + delay_;
+    deadline = clock::now() + delay;
     fire = &expired;
     task_->loop().add_timer(*this);
     return true;
@@ -63,7 +65,6 @@ class [[nodiscard]] sleep_awaiter final : timer_node, wait_base {
     return true;
   }
 
-  clock::duration delay_;
   task_base* task_ = nullptr;
   bool cancelled_ = false;
 };
@@ -77,7 +78,7 @@ class [[nodiscard]] sleep_awaiter final : timer_node, wait_base {
 /// nothing is lost.
 template <class Rep, class Period>
 [[nodiscard]] detail::sleep_awaiter sleep(std::chrono::duration<Rep, Period> delay) noexcept {
-  return detail::sleep_awaiter(std::chrono::ceil<clock::duration>(delay));
+  return detail::sleep_awaiter(detail::to_clock_duration(delay));
 }
 
 }  // namespace eddy

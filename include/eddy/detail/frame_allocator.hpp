@@ -31,7 +31,7 @@ class frame_allocator {
         --cache.counts[size_class];
         return block;
       }
-      return ::operator new((size_class + 1) * granule);
+      return ::operator new(block_size(size_class));
     }
 #endif
     return ::operator new(size);
@@ -56,9 +56,11 @@ class frame_allocator {
   }
 
  private:
+  // malloc hands out chunks of 16k + 8 usable bytes, so classes follow the same steps: a
+  // block of a class wastes nothing beyond what malloc itself would.
   static constexpr std::size_t granule = 16;
   static constexpr std::size_t max_size = 1024;
-  static constexpr std::size_t class_count = max_size / granule;
+  static constexpr std::size_t class_count = (max_size + 7) / granule + 1;
   static constexpr unsigned max_cached = 4096;
 
   struct free_block {
@@ -82,8 +84,9 @@ class frame_allocator {
     }
   };
 
-  static std::size_t class_of(std::size_t size) noexcept {
-    return size == 0 ? 0 : (size - 1) / granule;
+  static constexpr std::size_t class_of(std::size_t size) noexcept { return (size + 7) / granule; }
+  static constexpr std::size_t block_size(std::size_t size_class) noexcept {
+    return size_class * granule + 8;
   }
 
   static cache& this_thread_cache() noexcept {

@@ -4,6 +4,7 @@
 #include <coroutine>
 #include <cstdint>
 #include <exception>
+#include <memory>
 #include <string>
 #include <utility>
 
@@ -14,6 +15,15 @@
 namespace eddy::detail {
 
 class future_base;
+
+/// What most futures never need: an exception, a cancellation message, a task's own name.
+/// Allocated on first use, so a future or task that succeeds quietly pays one pointer for it.
+struct rare_fields {
+  std::exception_ptr exception;
+  std::string cancel_message;
+  std::string name;
+  bool has_name = false;
+};
 
 /// A link in a future's list of things to do when it completes. Lives inside whatever waits
 /// (an awaiter in a coroutine frame, a callback node), so waiting allocates nothing.
@@ -45,8 +55,8 @@ class wait_base {
 /// all on the loop's thread, so the count is not atomic).
 class future_base : public recycled {
  public:
-  /// pending → exactly one of finished (result stored), failed (exception_ stored) or
-  /// cancelled (cancel_message_ stored). Never changes again once it leaves pending.
+  /// pending → exactly one of finished (result stored), failed (rare_->exception) or
+  /// cancelled (rare_->cancel_message). Never changes again once it leaves pending.
   enum class status : std::uint8_t { pending, finished, failed, cancelled };
 
   future_base(const future_base&) = delete;
@@ -71,14 +81,14 @@ class future_base : public recycled {
     if (done()) {
       return false;
     }
-    cancel_message_ = std::move(message);
+    set_cancel_message(std::move(message));
     complete(status::cancelled);
     return true;
   }
 
   void set_exception(std::exception_ptr exception) {
     require_pending("set_exception");
-    exception_ = std::move(exception);
+    rare().exception = std::move(exception);
     complete(status::failed);
   }
 
@@ -89,10 +99,10 @@ class future_base : public recycled {
       case status::pending:
         throw invalid_state_error(std::string(operation) + ": the result is not set yet");
       case status::cancelled:
-        throw cancelled_error(cancel_message_);
+        throw cancelled_error(cancel_message());
       case status::failed:
         exception_retrieved_ = true;
-        std::rethrow_exception(exception_);
+        std::rethrow_exception(rare_->exception);
       case status::finished:
         return;
     }
@@ -104,24 +114,31 @@ class future_base : public recycled {
       throw invalid_state_error("exception(): the result is not set yet");
     }
     if (status_ == status::cancelled) {
-      throw cancelled_error(cancel_message_);
+      throw cancelled_error(cancel_message());
     }
     exception_retrieved_ = true;
-    return exception_;
+    return status_ == status::failed ? rare_->exception : nullptr;
   }
 
-  [[nodiscard]] const std::string& cancel_message() const noexcept { return cancel_message_; }
+  [[nodiscard]] const std::string& cancel_message() const noexcept {
+    static const std::string none;
+    return rare_ ? rare_->cancel_message : none;
+  }
+  void set_cancel_message(std::string message) {
+    if (!message.empty() || rare_) {
+      rare().cancel_message = std::move(message);
+    }
+  }
 
+  /// Links are kept newest first and reversed at completion, so they run in the order added.
   void add_done_link(done_link& link) noexcept {
     link.linked = true;
-    link.next_done = nullptr;
-    link.prev_done = done_tail_;
-    if (done_tail_ == nullptr) {
-      done_head_ = &link;
-    } else {
-      done_tail_->next_done = &link;
+    link.prev_done = nullptr;
+    link.next_done = done_head_;
+    if (done_head_ != nullptr) {
+      done_head_->prev_done = &link;
     }
-    done_tail_ = &link;
+    done_head_ = &link;
   }
 
   void remove_done_link(done_link& link) noexcept {
@@ -129,8 +146,10 @@ class future_base : public recycled {
       return;
     }
     link.linked = false;
-    (link.prev_done ? link.prev_done->next_done : done_head_) = link.next_done;
-    (link.next_done ? link.next_done->prev_done : done_tail_) = link.prev_done;
+    (link.prev_done != nullptr ? link.prev_done->next_done : done_head_) = link.next_done;
+    if (link.next_done != nullptr) {
+      link.next_done->prev_done = link.prev_done;
+    }
     link.prev_done = link.next_done = nullptr;
   }
 
@@ -163,22 +182,32 @@ class future_base : public recycled {
   /// Makes the state final and runs every done link, in the order they were added.
   void complete(status final_status) noexcept {
     status_ = final_status;
-    done_link* link = done_head_;
-    done_head_ = done_tail_ = nullptr;
-    while (link != nullptr) {
-      done_link* next = link->next_done;
-      link->linked = false;
-      link->prev_done = link->next_done = nullptr;
-      link->on_done(*link, *this);
-      link = next;
+    done_link* oldest_first = nullptr;
+    for (done_link* link = std::exchange(done_head_, nullptr); link != nullptr;) {
+      done_link* older = link->next_done;
+      link->next_done = oldest_first;
+      oldest_first = link;
+      link = older;
+    }
+    while (oldest_first != nullptr) {
+      done_link* next = oldest_first->next_done;
+      oldest_first->linked = false;
+      oldest_first->prev_done = oldest_first->next_done = nullptr;
+      oldest_first->on_done(*oldest_first, *this);
+      oldest_first = next;
     }
   }
 
+  rare_fields& rare() {
+    if (!rare_) {
+      rare_ = std::make_unique<rare_fields>();
+    }
+    return *rare_;
+  }
+
   loop_core* loop_;
-  std::exception_ptr exception_;
-  std::string cancel_message_;
-  done_link* done_head_ = nullptr;
-  done_link* done_tail_ = nullptr;
+  std::unique_ptr<rare_fields> rare_;
+  done_link* done_head_ = nullptr;  ///< newest first
   std::uint32_t references_ = 1;
   status status_ = status::pending;
   bool is_task_ = false;

@@ -17,7 +17,7 @@
 #include "eddy/detail/clock.hpp"
 #include "eddy/detail/io_op.hpp"
 #include "eddy/detail/ready_queue.hpp"
-#include "eddy/detail/timer_heap.hpp"
+#include "eddy/detail/timer_wheel.hpp"
 #include "eddy/exception_context.hpp"
 
 namespace eddy {
@@ -37,7 +37,7 @@ class loop_core {
   /// Runs node in the next iteration (or this one, if the batch has not been taken yet).
   void schedule(ready_node& node) noexcept { ready_.push(node); }
 
-  void add_timer(timer_node& node) { timers_.push(node); }
+  void add_timer(timer_node& node) noexcept { timers_.add(node); }
   void remove_timer(timer_node& node) noexcept {
     if (node.queued()) {
       timers_.remove(node);
@@ -75,7 +75,7 @@ class loop_core {
   ~loop_core();
 
   ready_queue ready_;
-  timer_heap timers_;
+  timer_wheel timers_;
   std::unique_ptr<backend> backend_;
 
   task_base* pending_tasks_ = nullptr;  ///< intrusive doubly linked list of unfinished tasks

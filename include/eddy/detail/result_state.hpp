@@ -4,6 +4,7 @@
 #include <coroutine>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <type_traits>
@@ -13,17 +14,27 @@
 
 namespace eddy::detail {
 
+/// Storage for a value whose presence the owner tracks (a future's status says "finished"),
+/// so it costs no engaged flag. The owner calls destroy() exactly once if it emplaced.
 template <class T>
 class result_slot {
  public:
+  result_slot() noexcept {}
+  result_slot(const result_slot&) = delete;
+  result_slot& operator=(const result_slot&) = delete;
+  ~result_slot() {}
+
   template <class... Args>
   void emplace(Args&&... args) {
-    value_.emplace(std::forward<Args>(args)...);
+    std::construct_at(&value_, std::forward<Args>(args)...);
   }
-  T& get() noexcept { return *value_; }
+  T& get() noexcept { return value_; }
+  void destroy() noexcept { std::destroy_at(&value_); }
 
  private:
-  std::optional<T> value_;
+  union {
+    T value_;
+  };
 };
 
 template <>
@@ -31,6 +42,7 @@ class result_slot<void> {
  public:
   void emplace() noexcept {}
   void get() noexcept {}
+  void destroy() noexcept {}
 };
 
 /// The awaiter for `co_await future` and `co_await task`. State is future_state<T> or

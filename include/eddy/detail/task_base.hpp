@@ -24,7 +24,7 @@ class task_base : public future_base, public ready_node {
       return false;
     }
     ++cancel_requests_;
-    cancel_message_ = std::move(message);
+    set_cancel_message(std::move(message));
     if (waiting_ != nullptr && waiting_->cancel_wait(*this)) {
       return true;
     }
@@ -48,9 +48,12 @@ class task_base : public future_base, public ready_node {
   }
 
   [[nodiscard]] std::string get_name() const {
-    return name_ ? *name_ : "Task-" + std::to_string(id_);
+    return rare_ && rare_->has_name ? rare_->name : "Task-" + std::to_string(id_);
   }
-  void set_name(std::string name) { name_ = std::make_unique<std::string>(std::move(name)); }
+  void set_name(std::string name) {
+    rare().name = std::move(name);
+    rare_->has_name = true;
+  }
   [[nodiscard]] std::string describe() const override { return get_name(); }
 
   // --- the suspension protocol, used by every eddy awaitable -------------------------------
@@ -72,7 +75,7 @@ class task_base : public future_base, public ready_node {
     waiting_ = nullptr;
     if (wait_was_cancelled || must_cancel_) {
       must_cancel_ = false;
-      throw cancelled_error(cancel_message_);
+      throw cancelled_error(cancel_message());
     }
   }
 
@@ -169,7 +172,6 @@ class task_base : public future_base, public ready_node {
 
   std::coroutine_handle<> resume_point_;
   wait_base* waiting_ = nullptr;
-  std::unique_ptr<std::string> name_;
   std::uint64_t id_ = 0;
   std::uint32_t cancel_requests_ = 0;
   bool must_cancel_ = false;
