@@ -84,8 +84,12 @@ class task_base : public future_base, public ready_node {
   /// await instead.
   void end_wait_keep_result() noexcept { waiting_ = nullptr; }
 
-  /// Queues the task to resume at its recorded resume point.
-  void wake() noexcept { loop_->schedule(*this); }
+  /// Queues the task to resume at its recorded resume point. The wait is over: a cancel that
+  /// arrives from now on is delivered when the task resumes.
+  void wake() noexcept {
+    waiting_ = nullptr;
+    loop_->schedule(*this);
+  }
 
   /// Whether a cancellation is waiting to be delivered at the next await.
   [[nodiscard]] bool cancel_pending() const noexcept { return must_cancel_; }
