@@ -1,0 +1,72 @@
+#include "backend/perform.hpp"
+
+#include <poll.h>
+#include <unistd.h>
+#include <cerrno>
+
+namespace eddy::detail::perform {
+namespace {
+
+/// Turns a syscall's "-1 and errno" convention into the "-errno" one.
+std::int64_t result_of(long returned) noexcept { return returned < 0 ? -errno : returned; }
+
+/// Repeats call while it is interrupted by a signal before transferring anything.
+template <typename Call>
+std::int64_t retrying_eintr(Call call) noexcept {
+  std::int64_t result = 0;
+  do {
+    result = result_of(call());
+  } while (result == -EINTR);
+  return result;
+}
+
+}  // namespace
+
+std::int64_t recv(int fd, void* buffer, std::size_t length, int flags) noexcept {
+  return retrying_eintr([&] { return ::recv(fd, buffer, clamp_length(length), flags); });
+}
+
+std::int64_t send(int fd, const void* buffer, std::size_t length, int flags) noexcept {
+  return retrying_eintr(
+      [&] { return ::send(fd, buffer, clamp_length(length), flags | MSG_NOSIGNAL); });
+}
+
+std::int64_t accept(int fd, sockaddr* address, socklen_t* address_length, int flags) noexcept {
+  return retrying_eintr([&] { return ::accept4(fd, address, address_length, flags); });
+}
+
+std::int64_t connect(int fd, const sockaddr* address, socklen_t address_length) noexcept {
+  // Not retried on EINTR: an interrupted connect keeps going in the background, and calling it
+  // again would report EALREADY. Non-blocking sockets never get here with EINTR anyway.
+  return result_of(::connect(fd, address, address_length));
+}
+
+std::int64_t socket_error(int fd) noexcept {
+  int error = 0;
+  socklen_t size = sizeof error;
+  if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &size) < 0) return -errno;
+  return -error;
+}
+
+std::int64_t read(int fd, void* buffer, std::size_t length, std::uint64_t offset) noexcept {
+  length = clamp_length(length);
+  if (offset == no_offset) return retrying_eintr([&] { return ::read(fd, buffer, length); });
+  return retrying_eintr([&] { return ::pread(fd, buffer, length, static_cast<off_t>(offset)); });
+}
+
+std::int64_t write(int fd, const void* buffer, std::size_t length, std::uint64_t offset) noexcept {
+  length = clamp_length(length);
+  if (offset == no_offset) return retrying_eintr([&] { return ::write(fd, buffer, length); });
+  return retrying_eintr([&] { return ::pwrite(fd, buffer, length, static_cast<off_t>(offset)); });
+}
+
+std::int64_t poll_now(int fd, short mask) noexcept {
+  pollfd entry{fd, mask, 0};
+  const std::int64_t ready = retrying_eintr([&] { return ::poll(&entry, 1, 0); });
+  if (ready <= 0) return ready;
+  // io_uring's POLL_ADD fails a bad descriptor with -EBADF; report it the same way.
+  if ((entry.revents & POLLNVAL) != 0) return -EBADF;
+  return entry.revents;
+}
+
+}  // namespace eddy::detail::perform
