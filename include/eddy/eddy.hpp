@@ -1,14 +1,23 @@
 // eddy: Python's asyncio for C++20. Including this gives you everything.
 #pragma once
 
+#include "eddy/as_completed.hpp"
 #include "eddy/coro.hpp"
 #include "eddy/errors.hpp"
 #include "eddy/exception_context.hpp"
 #include "eddy/future.hpp"
+#include "eddy/gather.hpp"
+#include "eddy/generator.hpp"
+#include "eddy/invoke.hpp"
 #include "eddy/loop.hpp"
 #include "eddy/loop_options.hpp"
 #include "eddy/net/address.hpp"
 #include "eddy/net/socket.hpp"
+#include "eddy/result.hpp"
 #include "eddy/run.hpp"
+#include "eddy/shield.hpp"
 #include "eddy/task.hpp"
+#include "eddy/task_group.hpp"
 #include "eddy/time.hpp"
+#include "eddy/timeout.hpp"
+#include "eddy/wait.hpp"

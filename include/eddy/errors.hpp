@@ -1,9 +1,11 @@
 // The exceptions eddy throws, named after asyncio's.
 #pragma once
 
+#include <exception>
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace eddy {
 
@@ -41,6 +43,24 @@ class timeout_error : public std::runtime_error {
 class invalid_state_error : public std::logic_error {
  public:
   explicit invalid_state_error(const std::string& what) : std::logic_error(what) {}
+};
+
+/// Several exceptions that happened together (Python's ExceptionGroup): what a task_group
+/// throws when its children (or its body) failed.
+class exception_group : public std::exception {
+ public:
+  exception_group(std::string message, std::vector<std::exception_ptr> exceptions);
+
+  /// The exceptions, in the order they happened.
+  [[nodiscard]] const std::vector<std::exception_ptr>& exceptions() const noexcept { return exceptions_; }
+  /// "<message> (2 sub-exceptions): std::runtime_error: boom; std::logic_error: bad".
+  [[nodiscard]] const char* what() const noexcept override { return what_.c_str(); }
+  [[nodiscard]] const std::string& message() const noexcept { return message_; }
+
+ private:
+  std::string message_;
+  std::vector<std::exception_ptr> exceptions_;
+  std::string what_;
 };
 
 }  // namespace eddy

@@ -16,7 +16,7 @@ class event_loop;
 namespace detail {
 
 template <class T>
-class future_state final : public future_base {
+class future_state : public future_base {
  public:
   using value_type = T;
 
@@ -64,6 +64,8 @@ class future {
   /// A pending future on `loop`.
   explicit future(detail::loop_core& loop)
       : state_(detail::state_ref<state_type>::adopt(new state_type(loop))) {}
+  /// Wraps an existing state (used by gather, shield...).
+  explicit future(detail::state_ref<state_type> state) noexcept : state_(std::move(state)) {}
 
   /// Sets the result and wakes every waiter. Throws invalid_state_error if already done.
   template <class... Args>

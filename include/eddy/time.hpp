@@ -17,8 +17,11 @@ class [[nodiscard]] sleep_awaiter final : timer_node, wait_base {
  public:
   /// Until the sleep starts, `deadline` holds the delay (one field fewer per sleeping task).
   explicit sleep_awaiter(clock::duration delay) noexcept { deadline = clock::time_point(delay); }
-  sleep_awaiter(const sleep_awaiter&) = delete;
-  sleep_awaiter& operator=(const sleep_awaiter&) = delete;
+  /// Movable until awaited (so a sleep can be handed to gather or wait_for); never after.
+  sleep_awaiter(sleep_awaiter&& other) noexcept : timer_node(), wait_base() {
+    deadline = other.deadline;
+  }
+  sleep_awaiter& operator=(sleep_awaiter&&) = delete;
   ~sleep_awaiter() {
     if (task_ != nullptr) {
       task_->loop().remove_timer(*this);

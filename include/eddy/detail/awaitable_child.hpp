@@ -1,0 +1,100 @@
+// Turning "any awaitable" into a task or future whose completion can be watched: what gather,
+// wait, shield, timeout and as_completed build on (asyncio's ensure_future).
+#pragma once
+
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+#include "eddy/coro.hpp"
+#include "eddy/future.hpp"
+#include "eddy/task.hpp"
+
+namespace eddy::detail {
+
+template <class T>
+struct is_task : std::false_type {};
+template <class T>
+struct is_task<task<T>> : std::true_type {};
+template <class T>
+struct is_future : std::false_type {};
+template <class T>
+struct is_future<future<T>> : std::true_type {};
+template <class T>
+struct is_coro : std::false_type {};
+template <class T>
+struct is_coro<coro<T>> : std::true_type {};
+
+/// The awaiter `co_await x` uses for x (its member operator co_await, or x itself).
+template <class Awaitable>
+decltype(auto) awaiter_of(Awaitable&& awaitable) {
+  if constexpr (requires { std::forward<Awaitable>(awaitable).operator co_await(); }) {
+    return std::forward<Awaitable>(awaitable).operator co_await();
+  } else {
+    return std::forward<Awaitable>(awaitable);
+  }
+}
+
+/// What `co_await x` yields for an rvalue awaitable x.
+template <class Awaitable>
+using await_result_t = decltype(awaiter_of(std::declval<Awaitable>()).await_resume());
+
+template <class Awaitable>
+coro<std::remove_cvref_t<await_result_t<Awaitable>>> await_in_coro(Awaitable awaitable) {
+  co_return co_await std::move(awaitable);
+}
+
+/// A task or future for `awaitable`: tasks and futures as they are, coros scheduled as tasks,
+/// anything else awaited inside a new task.
+template <class Awaitable>
+auto to_child(Awaitable&& awaitable) {
+  using plain = std::remove_cvref_t<Awaitable>;
+  if constexpr (is_task<plain>::value || is_future<plain>::value) {
+    return plain(std::forward<Awaitable>(awaitable));
+  } else if constexpr (is_coro<plain>::value) {
+    return create_task(plain(std::forward<Awaitable>(awaitable)));
+  } else {
+    return create_task(await_in_coro(plain(std::forward<Awaitable>(awaitable))));
+  }
+}
+
+template <class Awaitable>
+using child_t = decltype(to_child(std::declval<Awaitable>()));
+
+/// Whether to_child made the child (so its value may be moved out rather than copied).
+template <class Awaitable>
+inline constexpr bool child_is_owned =
+    !is_task<std::remove_cvref_t<Awaitable>>::value && !is_future<std::remove_cvref_t<Awaitable>>::value;
+
+/// A value as stored in gather's results: void becomes std::monostate.
+template <class T>
+using value_or_monostate = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
+
+/// Takes a finished child's value: moved out of a child eddy made, copied from one the caller
+/// shares (moved if it cannot be copied).
+template <class Child>
+value_or_monostate<typename Child::value_type> take_value(Child& child, bool owned) {
+  using T = typename Child::value_type;
+  if constexpr (std::is_void_v<T>) {
+    static_cast<void>(owned);
+    return {};
+  } else if constexpr (std::is_copy_constructible_v<T>) {
+    if (owned) {
+      return std::move(child.state()->value());
+    }
+    return child.state()->value();
+  } else {
+    static_cast<void>(owned);
+    return std::move(child.state()->value());
+  }
+}
+
+/// The exception a finished, unsuccessful child ends with (cancelled_error for a cancelled one).
+inline std::exception_ptr failure_of(future_base& child) {
+  if (child.cancelled()) {
+    return std::make_exception_ptr(cancelled_error(child.cancel_message()));
+  }
+  return child.exception();
+}
+
+}  // namespace eddy::detail

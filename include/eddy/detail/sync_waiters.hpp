@@ -1,0 +1,234 @@
+// What every synchronization primitive and queue is built from: the intrusive FIFO of waiting
+// tasks, the waiter node that lives in an awaiter (so in the waiting coroutine's frame), the
+// loop binding with its debug-mode thread check, and the RAII guard of `scoped()`.
+#pragma once
+
+#include <coroutine>
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+#include "eddy/detail/loop_core.hpp"
+#include "eddy/detail/task_base.hpp"
+
+namespace eddy::detail {
+
+class sync_waiter_list;
+
+/// A task suspended in a primitive (lock, semaphore, event, condition, barrier, queue).
+///
+/// The node lives inside the awaiter, so waiting allocates nothing. The primitive links it into
+/// one of its FIFO lists; whoever resolves the wait calls wake_with(), which unlinks the node and
+/// schedules the task; the awaiter's await_resume then reads state_ and finishes the operation.
+class sync_waiter : public wait_base {
+ public:
+  /// state_ of a waiter:
+  ///   idle       never suspended: the fast path was taken, or begin_wait refused because a
+  ///              cancellation was pending (await_resume then throws cancelled_error)
+  ///   waiting    linked into a list of the primitive, the task suspended
+  ///   granted    woken with what it waited for (the lock, a permit, a reserved item or slot,
+  ///              the event, the barrier's trip); the primitive has done its bookkeeping
+  ///   closed     woken because the primitive can no longer deliver (queue shut down, barrier
+  ///              aborted or reset)
+  ///   cancelled  unlinked by cancel_wait; await_resume throws and touches nothing else (the
+  ///              primitive may be gone, see orphaned_)
+  enum class state : std::uint8_t { idle, waiting, granted, closed, cancelled };
+
+  sync_waiter() noexcept = default;
+  sync_waiter(const sync_waiter&) = delete;
+  sync_waiter& operator=(const sync_waiter&) = delete;
+  inline ~sync_waiter();
+
+  /// Ends the wait with `outcome`: unlinks the node and queues the task to resume (it runs in
+  /// the next loop iteration, FIFO with everything else that is ready).
+  inline void wake_with(state outcome) noexcept;
+
+  [[nodiscard]] bool is_waiting() const noexcept { return state_ == state::waiting; }
+
+ protected:
+  /// The common await_suspend tail: records the wait with the task and links the node at the
+  /// back of `list`. Returns false (do not suspend) when a cancellation is pending.
+  inline bool suspend_in(sync_waiter_list& list, std::coroutine_handle<> awaiting);
+
+  /// A waiting node is unlinked and its await throws cancelled_error. Once woken, the wait can
+  /// no longer be interrupted: the cancellation is delivered by await_resume (see each
+  /// primitive for what it does with what it was granted).
+  bool cancel_wait(task_base& waiter) noexcept override {
+    if (orphaned_) {
+      return cancel_orphan(waiter);
+    }
+    if (state_ != state::waiting) {
+      return false;
+    }
+    wake_with(state::cancelled);
+    return true;
+  }
+
+  /// The primitive was destroyed while this task waited in it: nothing can wake it any more but
+  /// a cancellation (run()'s final cancel, for instance), which must not touch the primitive.
+  bool cancel_orphan(task_base& waiter) noexcept {
+    orphaned_ = false;
+    state_ = state::cancelled;
+    waiter.wake();
+    return true;
+  }
+
+  task_base* task_ = nullptr;
+  state state_ = state::idle;
+  bool orphaned_ = false;
+
+ private:
+  friend class sync_waiter_list;
+
+  sync_waiter* prev_ = nullptr;
+  sync_waiter* next_ = nullptr;
+  sync_waiter_list* list_ = nullptr;  ///< the list this node is linked into, or null
+};
+
+/// An intrusive doubly linked FIFO of waiters. O(1) push, pop, and removal from the middle (a
+/// cancelled waiter). Destroying the list orphans the waiters still in it (see sync_waiter).
+class sync_waiter_list {
+ public:
+  sync_waiter_list() noexcept = default;
+  sync_waiter_list(const sync_waiter_list&) = delete;
+  sync_waiter_list& operator=(const sync_waiter_list&) = delete;
+  ~sync_waiter_list() {
+    for (sync_waiter* node = head_; node != nullptr;) {
+      sync_waiter* next = node->next_;
+      node->prev_ = node->next_ = nullptr;
+      node->list_ = nullptr;
+      node->orphaned_ = true;
+      node = next;
+    }
+  }
+
+  [[nodiscard]] bool empty() const noexcept { return head_ == nullptr; }
+  [[nodiscard]] std::size_t size() const noexcept { return size_; }
+  /// The longest waiter. Precondition: !empty().
+  [[nodiscard]] sync_waiter& front() const noexcept { return *head_; }
+
+  void push_back(sync_waiter& node) noexcept {
+    node.list_ = this;
+    node.next_ = nullptr;
+    node.prev_ = tail_;
+    (tail_ != nullptr ? tail_->next_ : head_) = &node;
+    tail_ = &node;
+    ++size_;
+  }
+
+  void remove(sync_waiter& node) noexcept {
+    (node.prev_ != nullptr ? node.prev_->next_ : head_) = node.next_;
+    (node.next_ != nullptr ? node.next_->prev_ : tail_) = node.prev_;
+    node.prev_ = node.next_ = nullptr;
+    node.list_ = nullptr;
+    --size_;
+  }
+
+  /// Wakes every waiter with `outcome`, oldest first.
+  void wake_all(sync_waiter::state outcome) noexcept {
+    while (head_ != nullptr) {
+      head_->wake_with(outcome);
+    }
+  }
+
+ private:
+  sync_waiter* head_ = nullptr;
+  sync_waiter* tail_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+inline sync_waiter::~sync_waiter() {
+  if (list_ != nullptr) {
+    list_->remove(*this);  // a frame destroyed while it waited (its loop closed)
+  }
+}
+
+inline void sync_waiter::wake_with(state outcome) noexcept {
+  if (list_ != nullptr) {
+    list_->remove(*this);
+  }
+  state_ = outcome;
+  task_->wake();
+}
+
+inline bool sync_waiter::suspend_in(sync_waiter_list& list, std::coroutine_handle<> awaiting) {
+  if (!task_->begin_wait(awaiting, this)) {
+    return false;
+  }
+  list.push_back(*this);
+  state_ = state::waiting;
+  return true;
+}
+
+/// The loop a primitive belongs to (asyncio's _LoopBoundMixin): bound by the first wait that
+/// suspends; a task of another loop waiting on it gets std::runtime_error. None of the
+/// primitives is thread-safe; in debug mode an operation that wakes waiters from a thread where
+/// the bound loop is not running throws std::runtime_error (loop_core::check_usable).
+class sync_loop_binding {
+ public:
+  void bind(const task_base& task, const char* what) {
+    loop_core* loop = &task.loop();
+    if (loop_ == loop) [[likely]] {
+      return;
+    }
+    if (loop_ != nullptr) {
+      throw std::runtime_error(std::string(what) +
+                               ": this object is bound to a different event loop (the loop of "
+                               "the first task that waited on it)");
+    }
+    loop_ = loop;
+  }
+
+  /// Cheap when used correctly: one thread-local read and a compare.
+  void check_thread(const char* what) const {
+    if (loop_ != nullptr && running_loop_on_thread != loop_) [[unlikely]] {
+      loop_->check_usable(what);
+    }
+  }
+
+ private:
+  loop_core* loop_ = nullptr;
+};
+
+/// What `co_await x.scoped()` yields: owns one acquisition of a lock, semaphore or condition and
+/// releases it when destroyed (the C++ spelling of `async with x:`). Movable, not copyable.
+///
+/// Releasing the primitive by hand while a guard owns the acquisition is a bug: the guard's
+/// release would then throw from a destructor (std::terminate). Use reset() to release early.
+template <class Primitive>
+class [[nodiscard]] release_guard {
+ public:
+  release_guard() noexcept = default;
+  explicit release_guard(Primitive& primitive) noexcept : primitive_(&primitive) {}
+  release_guard(release_guard&& other) noexcept
+      : primitive_(std::exchange(other.primitive_, nullptr)) {}
+  release_guard& operator=(release_guard&& other) noexcept {
+    if (this != &other) {
+      reset();
+      primitive_ = std::exchange(other.primitive_, nullptr);
+    }
+    return *this;
+  }
+  release_guard(const release_guard&) = delete;
+  release_guard& operator=(const release_guard&) = delete;
+  ~release_guard() { reset(); }
+
+  /// Releases now (if still owned); the destructor then does nothing.
+  void reset() {
+    if (primitive_ != nullptr) {
+      std::exchange(primitive_, nullptr)->release();
+    }
+  }
+  /// Gives up ownership without releasing; returns the primitive (null if not owned).
+  Primitive* dismiss() noexcept { return std::exchange(primitive_, nullptr); }
+
+  [[nodiscard]] bool owns() const noexcept { return primitive_ != nullptr; }
+  explicit operator bool() const noexcept { return owns(); }
+
+ private:
+  Primitive* primitive_ = nullptr;
+};
+
+}  // namespace eddy::detail

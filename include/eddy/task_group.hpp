@@ -1,0 +1,141 @@
+// eddy::task_group: structured concurrency (asyncio.TaskGroup).
+//
+// Spelling. asyncio writes `async with asyncio.TaskGroup() as tg: tg.create_task(...)`. C++
+// has no `async with`, and a destructor cannot wait for children, so the group is opened by
+// a call that runs a body and always waits for the children when the body ends, normally or
+// by an exception:
+//
+//     co_await eddy::with_task_group([&](eddy::task_group& group) -> eddy::coro<void> {
+//       group.create_task(fetch("a"));
+//       group.create_task(fetch("b"));
+//       co_return;
+//     });
+//
+// A task_group cannot be made any other way, so forgetting the final wait is impossible.
+#pragma once
+
+#include <exception>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "eddy/coro.hpp"
+#include "eddy/errors.hpp"
+#include "eddy/future.hpp"
+#include "eddy/task.hpp"
+
+namespace eddy {
+
+template <class Body>
+auto with_task_group(Body body);
+
+/// The group handed to a with_task_group body. Its create_task starts children; the group
+/// waits for all of them when the body ends. The first child to fail cancels the others and
+/// the body's task; every failure (and the body's own, if any) comes back together as one
+/// exception_group. A cancellation of the task running the group from outside reaches the
+/// children and is not swallowed.
+class task_group {
+ public:
+  task_group(const task_group&) = delete;
+  task_group& operator=(const task_group&) = delete;
+  ~task_group();
+
+  /// Starts `body` as a child task. Throws std::runtime_error once the group is shutting down
+  /// (a child failed, or the body was cancelled) or has finished.
+  template <class T>
+  task<T> create_task(coro<T> body, std::string name = {}) {
+    check_open();
+    task<T> child = detail::spawn_task(*loop_, std::move(body), std::move(name));
+    adopt(child);
+    return child;
+  }
+
+  /// How many children are still running.
+  [[nodiscard]] std::size_t size() const noexcept { return count_; }
+
+ private:
+  template <class Body>
+  friend auto with_task_group(Body body);
+
+  /// A child: linked to its task's completion, then queued on the loop to be looked at (as
+  /// asyncio runs TaskGroup._on_task_done with call_soon: siblings finishing in the same
+  /// iteration are all seen before the group reacts).
+  struct member : detail::done_link, detail::ready_node {
+    task_group* group = nullptr;
+    any_task task;
+    member* prev = nullptr;
+    member* next = nullptr;
+  };
+
+  task_group() = default;
+  void enter();
+  void check_open() const;
+  void adopt(const any_task& child);
+  static void child_done(detail::done_link& link, detail::future_base& state) noexcept;
+  static void look_at_finished_child(detail::ready_node& node) noexcept;
+  void forget(member& child) noexcept;
+  void abort() noexcept;
+  /// asyncio's TaskGroup.__aexit__: waits for the children, then throws what the group ends
+  /// with (nothing, a cancellation, or an exception_group).
+  [[nodiscard]] coro<void> exit(std::exception_ptr body_failure);
+
+  detail::loop_core* loop_ = nullptr;
+  any_task parent_;
+  member* members_ = nullptr;
+  std::size_t count_ = 0;
+  std::vector<std::exception_ptr> errors_;
+  std::optional<future<void>> all_finished_;
+  bool exiting_ = false;
+  bool aborting_ = false;
+  bool parent_cancel_requested_ = false;
+};
+
+namespace detail {
+template <class Body>
+using group_body_result_t = typename std::invoke_result_t<Body&, task_group&>::value_type;
+}
+
+/// Runs `body(group)` (a callable returning eddy::coro<R>) with a new task_group and yields
+/// what the body returns once every child has finished. Throws exception_group when children
+/// or the body failed, cancelled_error when the task was cancelled from outside.
+///
+/// Cancel safety: a cancellation of the awaiting task cancels the body and every child, waits
+/// for all of them to finish, and then throws cancelled_error.
+template <class Body>
+[[nodiscard]] auto with_task_group(Body body) {
+  using result_type = detail::group_body_result_t<Body>;
+  return [](Body body) -> coro<result_type> {
+    task_group group;
+    group.enter();
+    std::exception_ptr failure;
+    if constexpr (std::is_void_v<result_type>) {
+      try {
+        co_await std::invoke(body, group);
+      } catch (...) {
+        failure = std::current_exception();
+      }
+      co_await group.exit(failure);
+      if (failure) {
+        std::rethrow_exception(failure);
+      }
+    } else {
+      std::optional<result_type> value;
+      try {
+        value.emplace(co_await std::invoke(body, group));
+      } catch (...) {
+        failure = std::current_exception();
+      }
+      co_await group.exit(failure);
+      if (failure) {
+        std::rethrow_exception(failure);
+      }
+      co_return std::move(*value);
+    }
+  }(std::move(body));
+}
+
+}  // namespace eddy

@@ -1,0 +1,183 @@
+// eddy::timeout, timeout_at, wait_for: deadlines for awaits (asyncio.timeout, asyncio.wait_for).
+//
+// Spelling. asyncio writes `async with asyncio.timeout(10): ...`; C++ has no `async with`
+// (a destructor cannot await, and cannot turn the exception in flight into another). So the
+// scope is a call that takes the body: `co_await eddy::timeout(10s, work())` for one awaitable,
+// or `co_await eddy::timeout(10s, [&](eddy::timeout_scope& scope) -> eddy::coro<T> { ... })`
+// for several awaits that share the deadline and may reschedule it. Leaving the body always
+// runs the scope's exit logic, which is what makes nesting and the cancel/uncancel accounting
+// right; it cannot be forgotten.
+#pragma once
+
+#include <chrono>
+#include <exception>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+#include "eddy/coro.hpp"
+#include "eddy/detail/awaitable_child.hpp"
+#include "eddy/errors.hpp"
+#include "eddy/loop.hpp"
+#include "eddy/task.hpp"
+#include "eddy/wait.hpp"
+
+namespace eddy {
+
+/// The deadline of one timeout() body (asyncio.Timeout). Handed to a body that asks for it.
+///
+/// Implemented as CPython 3.11+ does: at the deadline the task running the body is cancelled;
+/// when the body ends, if that cancellation was ours and no other cancel request is pending
+/// (Task.uncancel() reaches the count seen on entry), the resulting cancelled_error becomes
+/// timeout_error. An outer cancel is never turned into a timeout, and nested scopes expiring
+/// in either order each convert only their own expiry.
+class timeout_scope {
+ public:
+  /// The deadline on the loop's clock, or none (waits forever).
+  [[nodiscard]] std::optional<clock::time_point> when() const noexcept { return when_; }
+
+  /// Moves the deadline (none: no deadline). Throws std::logic_error once the deadline has
+  /// expired or the body has ended.
+  void reschedule(std::optional<clock::time_point> when);
+
+  /// Whether the deadline passed and the body was cancelled because of it.
+  [[nodiscard]] bool expired() const noexcept { return state_ == state::expiring || state_ == state::expired; }
+
+  timeout_scope(const timeout_scope&) = delete;
+  timeout_scope& operator=(const timeout_scope&) = delete;
+  ~timeout_scope() { timer_.cancel(); }
+
+  /// Internal: use eddy::timeout / timeout_at.
+  explicit timeout_scope(std::optional<clock::time_point> when) noexcept : when_(when) {}
+  void enter();
+  /// Internal: rethrows `failure`, or timeout_error in its place when the failure is this
+  /// scope's own expiry.
+  void exit(std::exception_ptr failure);
+
+ private:
+  /// created → entered → (expiring →) expired | exited
+  enum class state : unsigned char { created, entered, expiring, expired, exited };
+
+  void arm();
+  void on_deadline();
+
+  std::optional<clock::time_point> when_;
+  any_task task_;
+  std::uint32_t cancelling_on_entry_ = 0;
+  timer_handle timer_;
+  state state_ = state::created;
+};
+
+namespace detail {
+
+template <class Body>
+decltype(auto) start_body(Body& body, timeout_scope& scope) {
+  if constexpr (std::is_invocable_v<Body&, timeout_scope&>) {
+    return std::invoke(body, scope);
+  } else {
+    static_cast<void>(scope);
+    return std::move(body);
+  }
+}
+
+template <class Body>
+using timeout_body_awaitable_t = decltype(start_body(std::declval<Body&>(), std::declval<timeout_scope&>()));
+
+template <class Body>
+using timeout_result_t = std::remove_cvref_t<await_result_t<timeout_body_awaitable_t<Body>>>;
+
+template <class Body>
+coro<timeout_result_t<Body>> run_with_deadline(std::optional<clock::time_point> when, Body body) {
+  using result_type = timeout_result_t<Body>;
+  timeout_scope scope(when);
+  scope.enter();
+  std::exception_ptr failure;
+  if constexpr (std::is_void_v<result_type>) {
+    try {
+      co_await start_body(body, scope);
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    scope.exit(failure);
+  } else {
+    std::optional<result_type> value;
+    try {
+      value.emplace(co_await start_body(body, scope));
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    scope.exit(failure);
+    co_return std::move(*value);
+  }
+}
+
+}  // namespace detail
+
+/// Runs `body` with a deadline at `when` on the loop's clock (asyncio.timeout_at); none means
+/// no deadline. `body` is an awaitable (a coro, task, future...) or a callable taking
+/// `timeout_scope&` and returning one. Yields the body's value; throws timeout_error if the
+/// deadline expired and cancelled the body, and otherwise whatever the body throws.
+///
+/// Cancel safety: an outside cancellation of the awaiting task reaches the body and comes out
+/// as cancelled_error, never as timeout_error. On expiry the body is cancelled and the await
+/// ends only once the body has finished (its cleanup awaits run first).
+template <class Body>
+[[nodiscard]] coro<detail::timeout_result_t<Body>> timeout_at(std::optional<clock::time_point> when, Body body) {
+  return detail::run_with_deadline(when, std::move(body));
+}
+
+/// timeout_at(now + delay, body) (asyncio.timeout).
+template <class Rep, class Period, class Body>
+[[nodiscard]] coro<detail::timeout_result_t<Body>> timeout(std::chrono::duration<Rep, Period> delay, Body body) {
+  return detail::run_with_deadline(std::optional(clock::now() + detail::to_clock_duration(delay)), std::move(body));
+}
+
+/// A body with no deadline (asyncio.timeout(None)); the scope can be rescheduled later.
+template <class Body>
+[[nodiscard]] coro<detail::timeout_result_t<Body>> timeout(std::nullopt_t, Body body) {
+  return detail::run_with_deadline(std::nullopt, std::move(body));
+}
+
+namespace detail {
+
+/// asyncio.wait_for with a timeout <= 0: a child already done delivers; any other is
+/// cancelled at once, waited for until it has really finished, and reported as a timeout
+/// (unless it swallowed the cancellation and returned a value).
+template <class Child>
+coro<typename Child::value_type> cancel_and_wait(Child child) {
+  if (!child.state()->done()) {
+    child.cancel();
+    std::vector<Child> just_this{child};
+    co_await wait(just_this);
+    if (child.state()->cancelled()) {
+      throw timeout_error("wait_for: timed out");
+    }
+  }
+  co_return co_await std::move(child);
+}
+
+}  // namespace detail
+
+/// Waits for `awaitable` for at most `delay` (asyncio.wait_for): its value, or, once the delay
+/// has passed, cancels it, waits until it has actually finished, and throws timeout_error. If
+/// it finishes in the same moment the deadline passes, its value is kept. A delay <= 0 still
+/// delivers an awaitable that is already done.
+///
+/// Cancel safety: cancelling the awaiting task cancels the awaitable and throws
+/// cancelled_error (never timeout_error) once it has finished.
+template <class Awaitable, class Rep, class Period>
+[[nodiscard]] auto wait_for(Awaitable awaitable, std::chrono::duration<Rep, Period> delay)
+    -> coro<std::remove_cvref_t<detail::await_result_t<Awaitable>>> {
+  if (delay <= std::chrono::duration<Rep, Period>::zero()) {
+    return detail::cancel_and_wait(detail::to_child(std::move(awaitable)));
+  }
+  return timeout(delay, std::move(awaitable));
+}
+
+/// wait_for with no limit: just awaits it (asyncio.wait_for(aw, None)).
+template <class Awaitable>
+[[nodiscard]] auto wait_for(Awaitable awaitable, std::nullopt_t) {
+  return timeout(std::nullopt, std::move(awaitable));
+}
+
+}  // namespace eddy

@@ -1,0 +1,165 @@
+// eddy::wait: wait for tasks and futures without cancelling them (asyncio.wait).
+#pragma once
+
+#include <chrono>
+#include <coroutine>
+#include <cstddef>
+#include <optional>
+#include <stdexcept>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "eddy/detail/awaitable_child.hpp"
+#include "eddy/time.hpp"
+
+namespace eddy {
+
+/// When wait() returns (asyncio.FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED).
+enum class return_when { first_completed, first_exception, all_completed };
+
+struct wait_options {
+  /// How long to wait at most; none waits as long as it takes.
+  std::optional<clock::duration> timeout;
+  return_when when = return_when::all_completed;
+};
+
+/// wait()'s answer: the tasks (or futures) that are done and those still pending, each in the
+/// order they were given.
+template <class Child>
+struct wait_result {
+  std::vector<Child> done;
+  std::vector<Child> pending;
+};
+
+namespace detail {
+
+/// Suspends until the return_when condition holds or the timeout passes.
+template <class Child>
+class [[nodiscard]] wait_awaiter final : timer_node, wait_base {
+ public:
+  wait_awaiter(std::vector<Child>& children, wait_options options)
+      : children_(children), options_(options), links_(children.size()) {}
+  wait_awaiter(const wait_awaiter&) = delete;
+  wait_awaiter& operator=(const wait_awaiter&) = delete;
+  ~wait_awaiter() { stop_watching(); }
+
+  bool await_ready() const noexcept { return satisfied(); }
+
+  bool await_suspend(std::coroutine_handle<> awaiting) {
+    task_ = &task_base::running("wait()");
+    if (!task_->begin_wait(awaiting, this)) {
+      return false;
+    }
+    for (std::size_t index = 0; index < children_.size(); ++index) {
+      links_[index].owner = this;
+      links_[index].on_done = &child_done;
+      if (!children_[index].state()->done()) {
+        children_[index].state()->add_done_link(links_[index]);
+      }
+    }
+    if (options_.timeout) {
+      deadline = clock::now() + *options_.timeout;
+      fire = &timed_out;
+      task_->loop().add_timer(*this);
+    }
+    return true;
+  }
+
+  void await_resume() {
+    if (task_ != nullptr) {
+      task_->end_wait(cancelled_);
+    }
+  }
+
+ private:
+  struct child_link : done_link {
+    wait_awaiter* owner = nullptr;
+  };
+
+  [[nodiscard]] bool satisfied() const noexcept {
+    bool all_done = true;
+    for (const Child& child : children_) {
+      const future_base& state = *child.state();
+      if (!state.done()) {
+        all_done = false;
+        continue;
+      }
+      if (options_.when == return_when::first_completed) {
+        return true;
+      }
+      if (options_.when == return_when::first_exception && state.state() == future_base::status::failed) {
+        return true;
+      }
+    }
+    return all_done;
+  }
+
+  void stop_watching() noexcept {
+    for (std::size_t index = 0; index < links_.size(); ++index) {
+      children_[index].state()->remove_done_link(links_[index]);
+    }
+    if (task_ != nullptr) {
+      task_->loop().remove_timer(*this);
+    }
+  }
+
+  void finish() noexcept {
+    stop_watching();
+    task_->wake();
+  }
+
+  static void child_done(done_link& link, future_base&) noexcept {
+    wait_awaiter& self = *static_cast<child_link&>(link).owner;
+    if (self.satisfied()) {
+      self.finish();
+    }
+  }
+
+  static void timed_out(timer_node& node) noexcept { static_cast<wait_awaiter&>(node).finish(); }
+
+  bool cancel_wait(task_base&) noexcept override {
+    cancelled_ = true;
+    finish();
+    return true;
+  }
+
+  std::vector<Child>& children_;
+  wait_options options_;
+  std::vector<child_link> links_;
+  task_base* task_ = nullptr;
+  bool cancelled_ = false;
+};
+
+template <class Child>
+coro<wait_result<Child>> wait_for_condition(std::vector<Child> children, wait_options options) {
+  co_await wait_awaiter<Child>(children, options);
+  wait_result<Child> answer;
+  for (Child& child : children) {
+    (child.state()->done() ? answer.done : answer.pending).push_back(std::move(child));
+  }
+  co_return answer;
+}
+
+}  // namespace detail
+
+/// Waits until the tasks/futures in `awaitables` meet `options.when`, or the timeout passes,
+/// and reports which are done and which are pending (asyncio.wait). Never raises on timeout
+/// and never cancels anything. Only tasks and futures are accepted (as asyncio since 3.11):
+/// make tasks of coroutines first. Throws std::invalid_argument for an empty range.
+///
+/// Cancel safety: cancelling the waiting task ends the wait with cancelled_error; the tasks
+/// waited for are not touched.
+template <class Range>
+[[nodiscard]] auto wait(const Range& awaitables, wait_options options = {}) {
+  using child = std::remove_cvref_t<decltype(*std::begin(awaitables))>;
+  static_assert(detail::is_task<child>::value || detail::is_future<child>::value,
+                "eddy::wait takes tasks or futures; wrap coroutines with create_task first");
+  std::vector<child> children(std::begin(awaitables), std::end(awaitables));
+  if (children.empty()) {
+    throw std::invalid_argument("wait: the set of tasks and futures is empty");
+  }
+  return detail::wait_for_condition(std::move(children), options);
+}
+
+}  // namespace eddy
