@@ -132,14 +132,17 @@ void event_loop::run_once() {
   }
   while (node != nullptr) {
     detail::ready_node* next = node->next_ready;
+    // Named before it runs: the step may finish the task and free it.
+    detail::task_base* task = detail::task_base::task_of(*node);
+    std::string name = task != nullptr ? task->get_name() : std::string();
     clock::time_point started = clock::now();
     node->run(*node);
     auto took = clock::now() - started;
     if (took > slow_callback_duration_) {
       call_exception_handler(
-          {fmt::format("Executing a callback or task step took {:.3f} seconds",
+          {fmt::format("Executing {} took {:.3f} seconds", task != nullptr ? "a task step" : "a callback",
                        std::chrono::duration<double>(took).count()),
-           nullptr, current_task() ? current_task().get_name() : std::string()});
+           nullptr, name});
     }
     node = next;
   }
@@ -269,13 +272,20 @@ void event_loop::default_exception_handler(const exception_context& context) noe
   }
 }
 
-coro<void> event_loop::sock_sendall(const socket& sock, std::string_view data) {
-  const int fd = sock.fd();
+namespace {
+coro<void> send_everything(int fd, std::string_view data) {
   while (!data.empty()) {
     std::size_t sent =
         co_await detail::send_awaiter(fd, std::as_bytes(std::span(data.data(), data.size())));
     data.remove_prefix(sent);
   }
+}
+}  // namespace
+
+coro<void> event_loop::sock_sendall(const socket& sock, std::string_view data) {
+  // Not itself a coroutine: the descriptor is read now, so the returned coro does not refer
+  // to `sock` (only `data` must outlive it).
+  return send_everything(sock.fd(), data);
 }
 
 event_loop& get_running_loop() {

@@ -31,19 +31,28 @@ void report(loop_core* loop, const exception_context& context) noexcept {
 
 }  // namespace
 
-future_base::~future_base() {
-  if (status_ == status::failed && !exception_retrieved_) {
-    try {
-      report(loop_, {is_task_ ? "Task exception was never retrieved"
-                              : "Future exception was never retrieved",
-                     rare_->exception, describe()});
-    } catch (...) {
-      report(loop_, {"Task exception was never retrieved", rare_->exception, {}});
-    }
+void future_base::report_if_unretrieved(const std::string& name) noexcept {
+  if (status_ != status::failed || exception_retrieved_) {
+    return;
+  }
+  exception_retrieved_ = true;  // once
+  try {
+    report(loop_, {is_task_ ? "Task exception was never retrieved" : "Future exception was never retrieved",
+                   rare_->exception, name});
+  } catch (...) {
+    report(loop_, {"Task exception was never retrieved", rare_->exception, {}});
   }
 }
 
+future_base::~future_base() { report_if_unretrieved("Future"); }
+
 task_base::~task_base() {
+  // Here, not in ~future_base: a base destructor would not see the task's name.
+  try {
+    report_if_unretrieved(get_name());
+  } catch (...) {
+    report_if_unretrieved("Task");
+  }
   if (body_) {
     body_.destroy();  // a task released while pending by a loop that never ran it
   }

@@ -133,6 +133,13 @@ class [[nodiscard]] coro {
   /// `co_await std::move(c)` or `co_await f()`: runs it to completion in this task.
   awaiter operator co_await() && noexcept { return awaiter{handle_}; }
 
+  /// A named coro is awaited with std::move: awaiting consumes it.
+  template <class Unused = T>
+  awaiter operator co_await() & {
+    static_assert(sizeof(Unused) == 0, "a coro is awaited once: write co_await std::move(c)");
+    return awaiter{handle_};
+  }
+
   /// Gives up ownership of the frame (used by create_task).
   [[nodiscard]] std::coroutine_handle<promise_type> release() noexcept {
     return std::exchange(handle_, nullptr);

@@ -48,7 +48,10 @@ loop_core& loop_for_new_future();
 /// A result that someone will set later; awaitable by any number of tasks (asyncio.Future).
 ///
 /// A handle: copies share one state. Belongs to one loop and is used on that loop's thread
-/// only (set it from another thread with call_soon_threadsafe). Supports void and move-only T.
+/// only, like everything in asyncio: its reference count is not atomic, so do not copy,
+/// destroy or touch a handle on another thread (to set a result from another thread, post a
+/// callback with call_soon_threadsafe that refers to a handle the loop thread owns).
+/// Supports void and move-only T.
 ///
 /// Cancel safety: a task awaiting a future that is cancelled while it waits cancels the
 /// future (as asyncio does) and its await throws cancelled_error.
@@ -70,40 +73,40 @@ class future {
   /// Sets the result and wakes every waiter. Throws invalid_state_error if already done.
   template <class... Args>
   void set_result(Args&&... args) {
-    state_->set_result(std::forward<Args>(args)...);
+    live()->set_result(std::forward<Args>(args)...);
   }
   /// Fails the future. Throws invalid_state_error if already done.
-  void set_exception(std::exception_ptr exception) { state_->set_exception(std::move(exception)); }
+  void set_exception(std::exception_ptr exception) { live()->set_exception(std::move(exception)); }
   template <class Exception>
   void set_exception(Exception&& exception) {
     set_exception(std::make_exception_ptr(std::forward<Exception>(exception)));
   }
   /// Cancels a pending future; returns false if it was already done.
-  bool cancel(std::string message = {}) { return state_->cancel(std::move(message)); }
+  bool cancel(std::string message = {}) { return live()->cancel(std::move(message)); }
 
-  [[nodiscard]] bool done() const noexcept { return state_->done(); }
-  [[nodiscard]] bool cancelled() const noexcept { return state_->cancelled(); }
+  [[nodiscard]] bool done() const { return live()->done(); }
+  [[nodiscard]] bool cancelled() const { return live()->cancelled(); }
 
   /// The value (a reference into the shared state). Throws invalid_state_error while pending,
   /// cancelled_error if cancelled, the stored exception if failed.
   decltype(auto) result() {
-    state_->rethrow_if_unsuccessful("result()");
-    return state_->value();
+    live()->rethrow_if_unsuccessful("result()");
+    return live()->value();
   }
   /// The stored exception, or null on success. Throws invalid_state_error while pending and
   /// cancelled_error if cancelled.
-  [[nodiscard]] std::exception_ptr exception() { return state_->exception(); }
+  [[nodiscard]] std::exception_ptr exception() { return live()->exception(); }
 
   /// Calls `callback(future&)` (or `callback()`) through the loop once the future is done.
   /// Returns an id for remove_done_callback.
   template <class Callback>
   std::uintptr_t add_done_callback(Callback callback) {
     return detail::user_done_callback::attach(
-        *state_, new detail::typed_done_callback<future, Callback>(*this, std::move(callback)));
+        *live(), new detail::typed_done_callback<future, Callback>(*this, std::move(callback)));
   }
   /// Removes a callback that has not been scheduled yet. Returns the number removed (0 or 1).
-  std::size_t remove_done_callback(std::uintptr_t id) noexcept {
-    return detail::user_done_callback::detach(*state_, id);
+  std::size_t remove_done_callback(std::uintptr_t id) {
+    return detail::user_done_callback::detach(*live(), id);
   }
 
   /// Waits for the result; an lvalue future yields a reference, an rvalue one moves it out.
@@ -114,6 +117,8 @@ class future {
   friend bool operator==(const future& a, const future& b) noexcept { return a.state_ == b.state_; }
 
  private:
+  state_type* live() const { return detail::require_state(state_.get()); }
+
   detail::state_ref<state_type> state_;
 };
 

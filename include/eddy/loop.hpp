@@ -67,8 +67,13 @@ class handle {
 class timer_handle : public handle {
  public:
   using handle::handle;
-  /// When the callback is (or was) due.
-  [[nodiscard]] clock::time_point when() const noexcept { return node_->deadline; }
+  /// When the callback is (or was) due. Throws invalid_state_error for an empty handle.
+  [[nodiscard]] clock::time_point when() const {
+    if (node_ == nullptr) {
+      throw invalid_state_error("timer_handle::when: the handle is empty");
+    }
+    return node_->deadline;
+  }
 };
 
 /// The exception handler's type: called on the loop thread with the loop and the context.

@@ -18,7 +18,7 @@ struct loop_options {
   backend_kind backend = backend_kind::from_environment;
   /// Debug mode (asyncio's): checks that loop methods are called from the loop's thread and
   /// reports callbacks and task steps slower than 100 ms. Unset: EDDY_DEBUG=1 turns it on.
-  std::optional<bool> debug;
+  std::optional<bool> debug = std::nullopt;
 };
 
 }  // namespace eddy

@@ -78,22 +78,22 @@ class any_task {
   explicit any_task(detail::task_base* state) noexcept : state_(state) {}
 
   /// Requests cancellation (see task<T>::cancel). Returns false if the task is done.
-  bool cancel(std::string message = {}) { return state_->cancel(std::move(message)); }
-  [[nodiscard]] bool done() const noexcept { return state_->done(); }
-  [[nodiscard]] bool cancelled() const noexcept { return state_->cancelled(); }
-  [[nodiscard]] std::uint32_t cancelling() const noexcept { return state_->cancelling(); }
-  std::uint32_t uncancel() noexcept { return state_->uncancel(); }
-  [[nodiscard]] std::exception_ptr exception() { return state_->exception(); }
-  [[nodiscard]] std::string get_name() const { return state_->get_name(); }
-  void set_name(std::string name) { state_->set_name(std::move(name)); }
+  bool cancel(std::string message = {}) { return live()->cancel(std::move(message)); }
+  [[nodiscard]] bool done() const { return live()->done(); }
+  [[nodiscard]] bool cancelled() const { return live()->cancelled(); }
+  [[nodiscard]] std::uint32_t cancelling() const { return live()->cancelling(); }
+  std::uint32_t uncancel() { return live()->uncancel(); }
+  [[nodiscard]] std::exception_ptr exception() { return live()->exception(); }
+  [[nodiscard]] std::string get_name() const { return live()->get_name(); }
+  void set_name(std::string name) { live()->set_name(std::move(name)); }
 
   template <class Callback>
   std::uintptr_t add_done_callback(Callback callback) {
     return detail::user_done_callback::attach(
-        *state_, new detail::typed_done_callback<any_task, Callback>(*this, std::move(callback)));
+        *live(), new detail::typed_done_callback<any_task, Callback>(*this, std::move(callback)));
   }
-  std::size_t remove_done_callback(std::uintptr_t id) noexcept {
-    return detail::user_done_callback::detach(*state_, id);
+  std::size_t remove_done_callback(std::uintptr_t id) {
+    return detail::user_done_callback::detach(*live(), id);
   }
 
   explicit operator bool() const noexcept { return static_cast<bool>(state_); }
@@ -103,6 +103,8 @@ class any_task {
   }
 
  private:
+  detail::task_base* live() const { return detail::require_state(state_.get()); }
+
   detail::state_ref<detail::task_base> state_{nullptr};
 };
 
@@ -127,37 +129,37 @@ class task {
   /// thrown there; otherwise at its next await that would suspend. It may catch it, clean up
   /// (with more awaits) and rethrow; if it swallows it, it is not cancelled. Each call counts
   /// (cancelling()). Returns false if the task is already done.
-  bool cancel(std::string message = {}) { return state_->cancel(std::move(message)); }
-  [[nodiscard]] bool done() const noexcept { return state_->done(); }
-  [[nodiscard]] bool cancelled() const noexcept { return state_->cancelled(); }
+  bool cancel(std::string message = {}) { return live()->cancel(std::move(message)); }
+  [[nodiscard]] bool done() const { return live()->done(); }
+  [[nodiscard]] bool cancelled() const { return live()->cancelled(); }
   /// Cancellation requests not withdrawn by uncancel().
-  [[nodiscard]] std::uint32_t cancelling() const noexcept { return state_->cancelling(); }
+  [[nodiscard]] std::uint32_t cancelling() const { return live()->cancelling(); }
   /// Withdraws one cancellation request; returns how many remain.
-  std::uint32_t uncancel() noexcept { return state_->uncancel(); }
+  std::uint32_t uncancel() { return live()->uncancel(); }
 
   /// The value (a reference into the shared state). Throws invalid_state_error while pending,
   /// cancelled_error if cancelled, the task's exception if it failed.
   decltype(auto) result() {
-    state_->rethrow_if_unsuccessful("result()");
-    return state_->value();
+    live()->rethrow_if_unsuccessful("result()");
+    return live()->value();
   }
   /// The task's exception, or null on success. Throws invalid_state_error while pending and
   /// cancelled_error if cancelled.
-  [[nodiscard]] std::exception_ptr exception() { return state_->exception(); }
+  [[nodiscard]] std::exception_ptr exception() { return live()->exception(); }
 
   /// "Task-N" unless set.
-  [[nodiscard]] std::string get_name() const { return state_->get_name(); }
-  void set_name(std::string name) { state_->set_name(std::move(name)); }
+  [[nodiscard]] std::string get_name() const { return live()->get_name(); }
+  void set_name(std::string name) { live()->set_name(std::move(name)); }
 
   /// Calls `callback(task&)` (or `callback()`) through the loop once the task is done.
   template <class Callback>
   std::uintptr_t add_done_callback(Callback callback) {
     return detail::user_done_callback::attach(
-        *state_, new detail::typed_done_callback<task, Callback>(*this, std::move(callback)));
+        *live(), new detail::typed_done_callback<task, Callback>(*this, std::move(callback)));
   }
   /// Removes a callback not yet scheduled; returns the number removed (0 or 1).
-  std::size_t remove_done_callback(std::uintptr_t id) noexcept {
-    return detail::user_done_callback::detach(*state_, id);
+  std::size_t remove_done_callback(std::uintptr_t id) {
+    return detail::user_done_callback::detach(*live(), id);
   }
 
   /// Waits for the task; an lvalue yields a reference to its value, an rvalue moves it out.
@@ -170,6 +172,8 @@ class task {
   friend bool operator==(const task& a, const task& b) noexcept { return a.state_ == b.state_; }
 
  private:
+  state_type* live() const { return detail::require_state(state_.get()); }
+
   detail::state_ref<state_type> state_;
 };
 

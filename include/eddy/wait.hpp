@@ -20,7 +20,7 @@ enum class return_when { first_completed, first_exception, all_completed };
 
 struct wait_options {
   /// How long to wait at most; none waits as long as it takes.
-  std::optional<clock::duration> timeout;
+  std::optional<clock::duration> timeout = std::nullopt;
   return_when when = return_when::all_completed;
 };
 

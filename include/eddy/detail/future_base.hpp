@@ -172,6 +172,9 @@ class future_base : public recycled {
   future_base(loop_core& loop, bool is_task) noexcept : loop_(&loop), is_task_(is_task) {}
   virtual ~future_base();
 
+  /// "Task exception was never retrieved", through the loop's handler, at most once.
+  void report_if_unretrieved(const std::string& name) noexcept;
+
   void require_pending(const char* operation) const {
     if (done()) {
       throw invalid_state_error(std::string(operation) + ": the future is already done (" +
@@ -213,6 +216,16 @@ class future_base : public recycled {
   bool is_task_ = false;
   bool exception_retrieved_ = false;
 };
+
+/// The state behind a handle; throws invalid_state_error for an empty handle (a
+/// default-constructed task, or current_task() outside any task).
+template <class State>
+State* require_state(State* state) {
+  if (state == nullptr) {
+    throw invalid_state_error("this task/future handle is empty");
+  }
+  return state;
+}
 
 /// An owning reference to a future_base (or derived) state.
 template <class State>

@@ -37,8 +37,12 @@ class sync_waiter : public wait_base {
   enum class state : std::uint8_t { idle, waiting, granted, closed, cancelled };
 
   sync_waiter() noexcept = default;
+  /// Awaiters may be moved before they are awaited (into a coroutine parameter, say), never
+  /// while they wait: the moved-to node starts afresh, idle and unlinked.
+  sync_waiter(sync_waiter&& /*unused*/) noexcept : wait_base() {}
   sync_waiter(const sync_waiter&) = delete;
   sync_waiter& operator=(const sync_waiter&) = delete;
+  sync_waiter& operator=(sync_waiter&&) = delete;
   inline ~sync_waiter();
 
   /// Ends the wait with `outcome`: unlinks the node and queues the task to resume (it runs in

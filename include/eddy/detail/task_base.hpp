@@ -116,6 +116,11 @@ class task_base : public future_base, public ready_node {
     release();
   }
 
+  /// The task a ready node belongs to, or null if the node is something else.
+  [[nodiscard]] static task_base* task_of(ready_node& node) noexcept {
+    return node.run == &step ? static_cast<task_base*>(&node) : nullptr;
+  }
+
   // Loop bookkeeping (the loop's list of pending tasks).
   task_base* prev_pending = nullptr;
   task_base* next_pending = nullptr;
