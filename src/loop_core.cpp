@@ -95,16 +95,15 @@ void loop_core::check_usable(const char* what) const {
 }
 
 void loop_core::schedule_threadsafe(ready_node& node) {
-  bool was_empty = false;
-  {
-    std::lock_guard guard(threadsafe_mutex_);
-    if (closed_) {
-      throw std::runtime_error("call_soon_threadsafe: the event loop is closed");
-    }
-    was_empty = threadsafe_nodes_.empty();
-    threadsafe_nodes_.push_back(&node);
-    threadsafe_pending_.store(true, std::memory_order_release);
+  // The wake-up is sent under the lock: close() takes the same lock before it can destroy the
+  // backend, so the eventfd written to is still ours.
+  std::lock_guard guard(threadsafe_mutex_);
+  if (closed_) {
+    throw std::runtime_error("call_soon_threadsafe: the event loop is closed");
   }
+  bool was_empty = threadsafe_nodes_.empty();
+  threadsafe_nodes_.push_back(&node);
+  threadsafe_pending_.store(true, std::memory_order_release);
   if (was_empty) {
     backend_->wake();
   }

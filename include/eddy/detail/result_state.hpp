@@ -59,10 +59,16 @@ class join_awaiter final : wait_base, done_link {
                                          std::add_lvalue_reference_t<value_type>>;
 
  public:
+  /// Holds a reference: the awaited future or task stays alive while a task waits for it, even
+  /// if every other handle is dropped (asyncio's waiting task refers to it too).
   explicit join_awaiter(State* state) noexcept : state_(state) {}
   join_awaiter(const join_awaiter&) = delete;
   join_awaiter& operator=(const join_awaiter&) = delete;
-  ~join_awaiter() { state_->remove_done_link(*this); }
+  ~join_awaiter() {
+    if (state_) {
+      state_->remove_done_link(*this);
+    }
+  }
 
   bool await_ready() const {
     if (state_ == nullptr) {
@@ -73,7 +79,7 @@ class join_awaiter final : wait_base, done_link {
 
   bool await_suspend(std::coroutine_handle<> awaiting) {
     waiter_ = &task_base::running("co_await on a task or future");
-    if (static_cast<future_base*>(waiter_) == static_cast<future_base*>(state_)) {
+    if (static_cast<future_base*>(waiter_) == static_cast<future_base*>(state_.get())) {
       throw std::logic_error("a task cannot await itself (" + waiter_->get_name() + ")");
     }
     if (!waiter_->begin_wait(awaiting, this)) {
@@ -109,7 +115,7 @@ class join_awaiter final : wait_base, done_link {
     }
   }
 
-  State* state_;
+  state_ref<State> state_;
   task_base* waiter_ = nullptr;
 };
 
@@ -129,7 +135,7 @@ class user_done_callback : public done_link, public ready_node, public recycled 
     } else {
       state.add_done_link(*callback);
     }
-    return reinterpret_cast<std::uintptr_t>(callback);
+    return reinterpret_cast<std::uintptr_t>(static_cast<done_link*>(callback));
   }
 
   /// Removes a callback that has not been scheduled yet; returns how many were removed (0/1).
