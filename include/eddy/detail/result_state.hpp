@@ -71,7 +71,7 @@ class join_awaiter final : wait_base, done_link {
   }
 
   bool await_ready() const {
-    if (state_ == nullptr) {
+    if (!state_) {
       throw invalid_state_error("co_await on an empty task or future handle");
     }
     return state_->done();
