@@ -63,7 +63,8 @@ class fifo_storage {
     std::size_t moved = 0;
     try {
       for (; moved < size_; ++moved) {
-        std::construct_at(slots + moved, std::move_if_noexcept(slots_[(head_ + moved) & (capacity_ - 1)]));
+        std::construct_at(slots + moved,
+                          std::move_if_noexcept(slots_[(head_ + moved) & (capacity_ - 1)]));
       }
     } catch (...) {
       std::destroy(slots, slots + moved);

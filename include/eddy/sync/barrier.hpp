@@ -28,8 +28,10 @@ class broken_barrier_error : public std::runtime_error {
 /// std::size_t index = co_await meeting.wait();   // 0, 1 or 2: arrival order
 /// ```
 ///
-/// Ordering: arrival indices count from 0 in arrival order; a task arriving while the previous
-/// round drains waits, and arrivals are admitted first come, first served when it has drained.
+/// Ordering: arrival indices count from 0 in arrival order among the tasks that trip the
+/// barrier together (a waiter cancelled before the trip takes no index, so they stay distinct);
+/// a task arriving while the previous round drains waits, and such arrivals are admitted first
+/// come, first served when it has drained.
 ///
 /// Destroying a barrier while tasks wait in it leaves them suspended until they are cancelled.
 class barrier {
@@ -97,29 +99,34 @@ class [[nodiscard]] barrier::wait_awaiter : public detail::sync_waiter {
  public:
   explicit wait_awaiter(barrier& target) noexcept : barrier_(&target) {}
 
-  bool await_ready() {
+  /// Ready (no suspension) when the barrier is broken or this arrival completes the round.
+  /// Side-effect free: the arrival happens in await_suspend or await_resume.
+  bool await_ready() const {
     barrier_->binding_.check_thread("barrier.wait()");
-    if (barrier_->state_ == phase::broken) {
-      return true;  // await_resume throws
-    }
-    if (barrier_->state_ != phase::filling) {
-      return false;  // wait in blocked_ until the drain or reset completes
-    }
-    barrier_->arrive(*this, false);
-    return tripped_;
+    return barrier_->state_ == phase::broken ||
+           (barrier_->state_ == phase::filling && barrier_->count_ + 1 == barrier_->parties_);
   }
 
   bool await_suspend(std::coroutine_handle<> awaiting) {
     task_ = &detail::task_base::running("barrier.wait()");
     barrier_->binding_.bind(*task_, "barrier.wait()");
-    return suspend_in(counted_ ? barrier_->filling_ : barrier_->blocked_, awaiting);
+    const bool filling = barrier_->state_ == phase::filling;
+    if (!suspend_in(filling ? barrier_->filling_ : barrier_->blocked_, awaiting)) {
+      return false;  // a pending cancellation: never arrived
+    }
+    if (filling) {  // not the last arrival (await_ready said so): wait for the trip
+      ++barrier_->count_;
+      counted_ = true;
+    }
+    return true;
   }
 
   std::size_t await_resume() {
-    if (task_ == nullptr) {  // did not suspend: tripped on arrival, or broken
-      if (!counted_) {
+    if (task_ == nullptr) {  // did not suspend: broken, or this arrival trips the barrier
+      if (barrier_->state_ == phase::broken) {
         throw broken_barrier_error("barrier.wait(): the barrier is broken (aborted)");
       }
+      barrier_->arrive(*this, false);
       leave();
       return index_;
     }
@@ -128,7 +135,8 @@ class [[nodiscard]] barrier::wait_awaiter : public detail::sync_waiter {
     }
     // Tripped, but aborted or reset before this task ran: broken too (as asyncio, which checks
     // the state when the waiter runs).
-    const bool broken_since = barrier_->state_ == phase::broken || barrier_->state_ == phase::resetting;
+    const bool broken_since =
+        barrier_->state_ == phase::broken || barrier_->state_ == phase::resetting;
     leave();  // idle (refused by a pending cancel), granted or closed
     task_->end_wait(false);
     if (state_ != state::granted || broken_since) {
@@ -163,28 +171,33 @@ class [[nodiscard]] barrier::wait_awaiter : public detail::sync_waiter {
   }
 
   barrier* barrier_;
-  std::size_t index_ = 0;
-  bool counted_ = false;  ///< holds a place in count_
-  bool tripped_ = false;  ///< this arrival completed the round
+  std::size_t index_ = 0;  ///< given at the trip
+  bool counted_ = false;   ///< holds a place in count_
 };
 
 inline barrier::wait_awaiter barrier::wait() noexcept { return wait_awaiter(*this); }
 
-/// A counted arrival in the filling phase: takes the next index and either waits for the trip
-/// or is the trip. `suspended` says whether the arrival's task is suspended (admitted from
-/// blocked_), in which case it is woken with the others.
+/// An arrival in the filling phase: waits for the trip (`suspended`: it is already suspended,
+/// admitted from blocked_) or is the trip. In the filling phase every counted task waits in
+/// filling_, so count_ == filling_.size(). Indices are given at the trip, in arrival order, so
+/// they stay distinct even when a waiter was cancelled meanwhile.
 inline void barrier::arrive(wait_awaiter& arrival, bool suspended) {
-  arrival.index_ = count_++;
+  ++count_;
   arrival.counted_ = true;
-  if (arrival.index_ + 1 < parties_) {
+  if (count_ < parties_) {
     if (suspended) {
       filling_.push_back(arrival);
     }
     return;
   }
   state_ = phase::draining;
-  arrival.tripped_ = true;
-  filling_.wake_all(detail::sync_waiter::state::granted);
+  std::size_t index = 0;
+  while (!filling_.empty()) {
+    auto& waiter = static_cast<wait_awaiter&>(filling_.front());
+    waiter.index_ = index++;
+    waiter.wake_with(detail::sync_waiter::state::granted);
+  }
+  arrival.index_ = index;
   if (suspended) {
     arrival.wake_with(detail::sync_waiter::state::granted);
   }

@@ -71,14 +71,7 @@ class condition {
   /// held, and kept by value in the coroutine frame. Same requirements and cancel safety as
   /// wait().
   template <class Predicate>
-  [[nodiscard]] coro<std::decay_t<std::invoke_result_t<Predicate&>>> wait_for(Predicate predicate) {
-    auto result = predicate();
-    while (!result) {
-      co_await wait();
-      result = predicate();
-    }
-    co_return result;
-  }
+  [[nodiscard]] coro<std::decay_t<std::invoke_result_t<Predicate&>>> wait_for(Predicate predicate);
 
   /// Wakes up to `n` of the tasks waiting in wait(), longest waiting first; each returns once
   /// it has re-acquired the lock (which the caller still holds). Throws std::runtime_error if
@@ -189,6 +182,16 @@ class [[nodiscard]] condition::scoped_awaiter : public lock::acquire_awaiter {
 
 inline condition::scoped_awaiter condition::scoped() noexcept { return scoped_awaiter(*this); }
 inline condition::wait_awaiter condition::wait() { return wait_awaiter(*this); }
+
+template <class Predicate>
+coro<std::decay_t<std::invoke_result_t<Predicate&>>> condition::wait_for(Predicate predicate) {
+  auto result = predicate();
+  while (!result) {
+    co_await wait();
+    result = predicate();
+  }
+  co_return result;
+}
 
 inline void condition::notify_waiters(std::size_t n, const char* what) {
   if (n == 0 || waiters_.empty()) {

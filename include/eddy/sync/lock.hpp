@@ -104,7 +104,9 @@ class [[nodiscard]] lock::acquire_awaiter : public detail::sync_waiter {
  public:
   explicit acquire_awaiter(lock& target) noexcept : lock_(&target) {}
 
-  bool await_ready() noexcept { return lock_->try_acquire(); }
+  /// Side-effect free (the lock is taken in await_resume), so a compiler that evaluates it
+  /// more than once cannot take the lock twice.
+  bool await_ready() const noexcept { return !lock_->locked_; }
 
   bool await_suspend(std::coroutine_handle<> awaiting) {
     task_ = &detail::task_base::running("lock.acquire()");
@@ -114,7 +116,8 @@ class [[nodiscard]] lock::acquire_awaiter : public detail::sync_waiter {
 
   void await_resume() {
     if (task_ == nullptr) {
-      return;  // taken without waiting
+      lock_->locked_ = true;  // free in await_ready, and nothing ran since
+      return;
     }
     if (state_ == state::granted && task_->cancel_pending()) {
       lock_->pass_on("lock.acquire()");  // handed the lock, but cancelled before running

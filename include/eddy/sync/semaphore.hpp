@@ -126,7 +126,8 @@ class [[nodiscard]] semaphore::acquire_awaiter : public detail::sync_waiter {
  public:
   explicit acquire_awaiter(semaphore& target) noexcept : semaphore_(&target) {}
 
-  bool await_ready() noexcept { return semaphore_->try_acquire(); }
+  /// Side-effect free (the permit is taken in await_resume).
+  bool await_ready() const noexcept { return semaphore_->value_ > 0; }
 
   bool await_suspend(std::coroutine_handle<> awaiting) {
     task_ = &detail::task_base::running("semaphore.acquire()");
@@ -136,7 +137,8 @@ class [[nodiscard]] semaphore::acquire_awaiter : public detail::sync_waiter {
 
   void await_resume() {
     if (task_ == nullptr) {
-      return;  // taken without waiting
+      --semaphore_->value_;  // available in await_ready, and nothing ran since
+      return;
     }
     if (state_ == state::granted && task_->cancel_pending()) {
       semaphore_->pass_on("semaphore.acquire()");  // handed a permit, but cancelled first
