@@ -47,11 +47,14 @@ void future_base::report_if_unretrieved(const std::string& name) noexcept {
 future_base::~future_base() { report_if_unretrieved("Future"); }
 
 task_base::~task_base() {
-  // Here, not in ~future_base: a base destructor would not see the task's name.
-  try {
-    report_if_unretrieved(get_name());
-  } catch (...) {
-    report_if_unretrieved("Task");
+  // Here, not in ~future_base: a base destructor would not see the task's name. The name is
+  // only built when there is something to report.
+  if (status_ == status::failed && !exception_retrieved_) {
+    try {
+      report_if_unretrieved(get_name());
+    } catch (...) {
+      report_if_unretrieved("Task");
+    }
   }
   if (body_) {
     body_.destroy();  // a task released while pending by a loop that never ran it

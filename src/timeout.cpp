@@ -26,10 +26,16 @@ void timeout_scope::reschedule(std::optional<clock::time_point> when) {
 
 void timeout_scope::arm() {
   timer_.cancel();
-  timer_ = timer_handle();
-  if (when_) {
-    // A deadline already in the past fires in the next iteration, as asyncio's call_soon.
-    timer_ = get_running_loop().call_at(*when_, [this] { on_deadline(); });
+  timer_ = handle();
+  if (!when_) {
+    return;
+  }
+  event_loop& loop = get_running_loop();
+  if (*when_ <= loop.time()) {
+    // Already due: asyncio uses call_soon, so the expiry runs before a task that only yields.
+    timer_ = loop.call_soon([this] { on_deadline(); });
+  } else {
+    timer_ = loop.call_at(*when_, [this] { on_deadline(); });
   }
 }
 

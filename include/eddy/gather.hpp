@@ -58,7 +58,12 @@ class gather_state final : public future_state<Result> {
 
   ~gather_state() override {
     std::size_t index = 0;
-    each_child([&](auto& child) { child.state()->remove_done_link(links_[index++]); });
+    each_child([&](auto& child) {
+      child.state()->remove_done_link(links_[index++]);
+      // Nobody can retrieve a child's failure through this gather any more: asyncio marks it
+      // retrieved once the gather is done, so a late failure is not logged.
+      child.state()->mark_exception_retrieved();
+    });
   }
 
   /// Cancels every child still running; returns whether any was. The gather then ends with
@@ -114,7 +119,8 @@ class gather_state final : public future_state<Result> {
     if constexpr (!ReturnExceptions) {
       if (child.state() != future_base::status::finished) {
         if (child.cancelled()) {
-          self.base::cancel(child.cancel_message());
+          // asyncio: the gather fails with CancelledError; it is not itself cancelled.
+          self.set_exception(std::make_exception_ptr(cancelled_error(child.cancel_message())));
         } else {
           self.set_exception(child.exception());
         }
@@ -128,7 +134,7 @@ class gather_state final : public future_state<Result> {
 
   void finish() noexcept {
     if (cancel_requested_) {
-      base::cancel(std::move(cancel_message_));
+      this->set_exception(std::make_exception_ptr(cancelled_error(std::move(cancel_message_))));
       return;
     }
     try {
@@ -185,7 +191,7 @@ auto gather_variadic(Awaitables&&... awaitables) {
   using result_type = std::tuple<gathered_t<ReturnExceptions, child_t<Awaitables>>...>;
   using state = gather_state<result_type, children, ReturnExceptions>;
   std::vector<bool> owned{child_is_owned<Awaitables>...};
-  children made(to_child(std::forward<Awaitables>(awaitables))...);
+  children made{to_child(std::forward<Awaitables>(awaitables))...};  // braces: left to right
   loop_core& loop = loop_for_new_future();
   return future<result_type>(state_ref<future_state<result_type>>::adopt(
       new state(loop, std::move(made), std::move(owned))));

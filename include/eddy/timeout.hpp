@@ -64,7 +64,7 @@ class timeout_scope {
   std::optional<clock::time_point> when_;
   any_task task_;
   std::uint32_t cancelling_on_entry_ = 0;
-  timer_handle timer_;
+  handle timer_;  ///< a timer, or a call_soon for a deadline already passed
   state state_ = state::created;
 };
 
