@@ -5,7 +5,8 @@
 #                                           run the flagship example (examples/hello.cpp)
 #   scripts/quickstart.sh test              install what is missing, build and run the whole
 #                                           test suite with GCC 12 (`dev` preset: ASan+UBSan),
-#                                           then with clang-16 (`clang` preset: ASan+UBSan)
+#                                           then with clang-16 (`clang` preset: ASan+UBSan),
+#                                           then the thread bridge's tests under TSan
 #   scripts/quickstart.sh test --gcc-only   the same, GCC only
 #
 # Environment: EDDY_JOBS (build and ctest parallelism; default 2 for `test`, nproc otherwise),
@@ -17,7 +18,7 @@ readonly PACKAGES=(build-essential cmake ninja-build pkg-config liburing-dev lib
                    clang-16 libclang-rt-16-dev)
 
 usage() {
-  sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 mode=run
@@ -110,6 +111,28 @@ run_suite() {
   fi
 }
 
+# run_tsan_thread_suite: the thread bridge's tests again under ThreadSanitizer (only those:
+# the rest of the library is single-threaded, and a full TSan build would double CI's time).
+run_tsan_thread_suite() {
+  local jobs=$1 log=build/tsan-ctest.log status=0 line started=$SECONDS
+  say "GCC TSan: configure + build thread_test (preset tsan, -j$jobs)"
+  if ! cmake --preset tsan -DEDDY_TEST_CONSUMERS=OFF || \
+     ! cmake --build --preset tsan -j "$jobs" --target thread_test; then
+    summary+=("quickstart: GCC TSan (thread bridge): FAILED (build)")
+    failed=1
+    return
+  fi
+  say "GCC TSan: ctest -L thread"
+  ctest --preset tsan -L '^thread$' -j "$jobs" 2>&1 | tee "$log" || status=$?
+  line=$(grep -E '^[0-9]+% tests passed' "$log" | tail -n 1 || true)
+  if [[ $status == 0 ]]; then
+    summary+=("quickstart: GCC TSan (thread bridge): PASSED — ${line:-no ctest summary} ($((SECONDS - started))s)")
+  else
+    summary+=("quickstart: GCC TSan (thread bridge): FAILED — ${line:-ctest exited $status} (log $log)")
+    failed=1
+  fi
+}
+
 install_missing_packages
 
 if [[ $mode == run ]]; then
@@ -130,6 +153,7 @@ run_suite dev "GCC $(g++ -dumpfullversion 2>/dev/null || echo '?') (dev: ASan+UB
 if [[ $gcc_only == 0 ]]; then
   run_suite clang \
     "clang $(clang++-16 -dumpversion 2>/dev/null || echo '?') (clang: ASan+UBSan)" "$jobs"
+  run_tsan_thread_suite "$jobs"
 fi
 
 echo

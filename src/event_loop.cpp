@@ -49,6 +49,7 @@ event_loop::event_loop(loop_options options) {
                           : options.backend;
   backend_ = detail::make_backend(kind);
   debug_ = options.debug.value_or(debug_from_environment());
+  threads_ = detail::make_loop_threads(*this);
 }
 
 event_loop::~event_loop() {
@@ -61,7 +62,7 @@ event_loop::~event_loop() {
 
 std::string_view event_loop::backend_name() const noexcept { return backend_->name(); }
 
-void event_loop::run_forever() {
+void event_loop::check_can_run() const {
   if (closed_) {
     throw std::runtime_error("run_forever: the event loop is closed");
   }
@@ -71,6 +72,10 @@ void event_loop::run_forever() {
   if (detail::running_loop_on_thread != nullptr) {
     throw std::runtime_error("Cannot run the event loop while another loop is running");
   }
+}
+
+void event_loop::run_forever() {
+  check_can_run();
   struct running_scope {
     event_loop& loop;
     explicit running_scope(event_loop& running) : loop(running) {
@@ -195,6 +200,10 @@ void event_loop::close() {
     std::lock_guard guard(threadsafe_mutex_);
     closed_ = true;
   }
+  wait_for_wakers();  // no other thread is inside backend_->wake() from here on
+  // No more completions from other threads; the default executor is shut down without
+  // waiting for its workers (asyncio's close()).
+  detail::loop_closing(*threads_);
 
   // 1. Take every operation back from the kernel before any frame that it points into is freed.
   for (auto* watches : {&readers_, &writers_}) {

@@ -95,17 +95,30 @@ void loop_core::check_usable(const char* what) const {
 }
 
 void loop_core::schedule_threadsafe(ready_node& node) {
-  // The wake-up is sent under the lock: close() takes the same lock before it can destroy the
-  // backend, so the eventfd written to is still ours.
-  std::lock_guard guard(threadsafe_mutex_);
-  if (closed_) {
-    throw std::runtime_error("call_soon_threadsafe: the event loop is closed");
+  bool was_empty = false;
+  {
+    std::lock_guard guard(threadsafe_mutex_);
+    if (closed_) {
+      throw std::runtime_error("call_soon_threadsafe: the event loop is closed");
+    }
+    was_empty = threadsafe_nodes_.empty();
+    threadsafe_nodes_.push_back(&node);
+    threadsafe_pending_.store(true, std::memory_order_release);
+    if (was_empty) {
+      wakers_in_flight_.fetch_add(1, std::memory_order_relaxed);
+    }
   }
-  bool was_empty = threadsafe_nodes_.empty();
-  threadsafe_nodes_.push_back(&node);
-  threadsafe_pending_.store(true, std::memory_order_release);
   if (was_empty) {
+    // Woken outside the lock: on one core the loop would otherwise run at once and block on
+    // the lock we still hold. close() waits for wakers_in_flight_ before the backend goes.
     backend_->wake();
+    wakers_in_flight_.fetch_sub(1, std::memory_order_release);
+  }
+}
+
+void loop_core::wait_for_wakers() noexcept {
+  while (wakers_in_flight_.load(std::memory_order_acquire) != 0) {
+    std::this_thread::yield();
   }
 }
 

@@ -62,6 +62,14 @@ void runner::close() noexcept {
                                  std::current_exception(), {}});
   }
   try {
+    // asyncio's shutdown_default_executor: the loop runs while the workers finish.
+    if (!loop.is_closed()) {
+      loop.run_until_complete(loop.shutdown_default_executor());
+    }
+  } catch (...) {
+    loop.call_exception_handler({"error while shutting down the default executor", std::current_exception(), {}});
+  }
+  try {
     loop.close();
   } catch (...) {
     loop.call_exception_handler({"error while closing the loop", std::current_exception(), {}});

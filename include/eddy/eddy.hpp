@@ -20,6 +20,7 @@
 #include "eddy/sync.hpp"
 #include "eddy/task.hpp"
 #include "eddy/task_group.hpp"
+#include "eddy/thread.hpp"
 #include "eddy/time.hpp"
 #include "eddy/timeout.hpp"
 #include "eddy/wait.hpp"

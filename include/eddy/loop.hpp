@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -17,6 +18,7 @@
 #include "eddy/detail/callback_node.hpp"
 #include "eddy/detail/io_awaiter.hpp"
 #include "eddy/detail/loop_core.hpp"
+#include "eddy/detail/thread_call.hpp"
 #include "eddy/exception_context.hpp"
 #include "eddy/future.hpp"
 #include "eddy/loop_options.hpp"
@@ -153,6 +155,7 @@ class event_loop : public detail::loop_core {
   /// the loop before the task is done.
   template <class T>
   T run_until_complete(coro<T> main) {
+    check_can_run();  // before the coroutine becomes a task on this loop
     return run_until_complete(create_task(std::move(main)));
   }
   /// Same, for a task or future already made.
@@ -199,6 +202,25 @@ class event_loop : public detail::loop_core {
   }
   /// Tasks on this loop that are not done yet.
   [[nodiscard]] std::vector<any_task> pending_tasks() const;
+
+  // --- threads (eddy/thread.hpp) -----------------------------------------------------------
+
+  /// Runs `function(args...)` on `executor` (nullptr: this loop's default executor) and
+  /// returns a future of its result (asyncio's loop.run_in_executor); see eddy/thread.hpp.
+  template <class Function, class... Args>
+    requires detail::thread_callable<Function, Args...>
+  [[nodiscard]] future<detail::thread_result_t<Function, Args...>> run_in_executor(thread_pool_executor* executor,
+                                                                                  Function&& function, Args&&... args) {
+    return detail::start_in_executor(*this, executor, std::forward<Function>(function), std::forward<Args>(args)...);
+  }
+  /// Replaces the executor that to_thread and run_in_executor(nullptr, ...) use; the loop
+  /// shares ownership. Otherwise one with thread_pool_executor::default_max_workers() workers
+  /// is made on first use. Throws std::invalid_argument for a null executor.
+  void set_default_executor(std::shared_ptr<thread_pool_executor> executor);
+  /// Shuts the default executor down, letting the loop run while its workers finish (asyncio's
+  /// loop.shutdown_default_executor; eddy::run and runner::close do it). Afterwards to_thread
+  /// and run_in_executor(nullptr, ...) throw std::runtime_error.
+  [[nodiscard]] coro<void> shutdown_default_executor();
 
   // --- errors and debug --------------------------------------------------------------------
 
@@ -269,6 +291,8 @@ class event_loop : public detail::loop_core {
 
   void run_once();
   void run_until_done(detail::future_base& awaited);
+  /// Throws std::runtime_error unless run_forever() could start now.
+  void check_can_run() const;
   void add_watch(int fd, bool for_writing, std::function<void()> callback);
   bool remove_watch(int fd, bool for_writing);
   static void retire_watch(fd_watch& watch) noexcept;
@@ -277,6 +301,9 @@ class event_loop : public detail::loop_core {
 
   std::vector<fd_watch*> readers_;  ///< indexed by fd; null when not watched
   std::vector<fd_watch*> writers_;
+
+  friend detail::loop_threads& detail::threads_of(detail::loop_core& loop) noexcept;
+  detail::loop_threads_ptr threads_;  ///< mailbox and default executor (src/thread_pool.cpp)
 };
 
 /// The loop running on this thread (asyncio.get_running_loop). Throws std::runtime_error when

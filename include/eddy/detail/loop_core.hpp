@@ -85,6 +85,9 @@ class loop_core {
   std::mutex threadsafe_mutex_;
   std::vector<ready_node*> threadsafe_nodes_;
   std::atomic<bool> threadsafe_pending_{false};
+  /// Threads between queuing a node and finishing backend_->wake(); close() waits for none.
+  std::atomic<int> wakers_in_flight_{0};
+  void wait_for_wakers() noexcept;
 
   bool running_ = false;
   bool stopping_ = false;
