@@ -83,7 +83,7 @@ void loop_core::unregister_task(task_base& task) noexcept {
   --pending_task_count_;
 }
 
-void loop_core::check_usable(const char* what) const {
+void loop_core::check_usable_slow(const char* what) const {
   if (closed_) {
     throw std::runtime_error(std::string(what) + ": the event loop is closed");
   }

@@ -44,7 +44,11 @@ void future_base::report_if_unretrieved(const std::string& name) noexcept {
   }
 }
 
-future_base::~future_base() { report_if_unretrieved("Future"); }
+future_base::~future_base() {
+  if (status_ == status::failed && !exception_retrieved_) {  // no string built otherwise
+    report_if_unretrieved("Future");
+  }
+}
 
 task_base::~task_base() {
   // Here, not in ~future_base: a base destructor would not see the task's name. The name is

@@ -57,7 +57,11 @@ class loop_core {
 
   /// Throws std::runtime_error when the loop is closed; in debug mode also when called from a
   /// thread other than the loop's. `what` names the caller for the message.
-  void check_usable(const char* what) const;
+  void check_usable(const char* what) const {
+    if (closed_ || debug_) [[unlikely]] {
+      check_usable_slow(what);
+    }
+  }
 
   /// Hands a node to the loop from any thread; wakes the loop if it is blocked.
   void schedule_threadsafe(ready_node& node);
@@ -73,6 +77,8 @@ class loop_core {
  protected:
   loop_core();
   ~loop_core();
+
+  void check_usable_slow(const char* what) const;
 
   ready_queue ready_;
   timer_wheel timers_;
