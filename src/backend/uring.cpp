@@ -173,9 +173,15 @@ class uring_backend final : public backend {
   }
 
   void poll(std::chrono::nanoseconds timeout) override {
+    io_uring& ring = ring_.ring;
+    if (timeout == std::chrono::nanoseconds::zero() && bound_to_thread_ && wake_armed_ &&
+        !cancels_postponed_ && io_uring_sq_ready(&ring) == 0 && io_uring_cq_ready(&ring) == 0 &&
+        !kernel_holds_completions()) {
+      // The busy loop's common case: nothing to submit, nothing completed, nothing held back.
+      return;
+    }
     if (!bound_to_thread_) bind_to_this_thread();
     retry_postponed_work();
-    io_uring& ring = ring_.ring;
     if (timeout == std::chrono::nanoseconds::zero() || io_uring_cq_ready(&ring) > 0) {
       // Never block. Enter the kernel only when there is something to submit, or when it left
       // completions for us to collect (COOP_TASKRUN task work or CQ overflow); otherwise this
