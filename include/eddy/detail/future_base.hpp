@@ -227,7 +227,8 @@ State* require_state(State* state) {
   return state;
 }
 
-/// An owning reference to a future_base (or derived) state.
+/// An owning reference to a reference-counted state: a future_base (or derived), or any type
+/// with add_ref() and release() (the thread bridge's concurrent states count atomically).
 template <class State>
 class state_ref {
  public:

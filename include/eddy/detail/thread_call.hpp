@@ -69,6 +69,24 @@ class stored_invocation {
   std::optional<std::tuple<Function, Args...>> parts_;
 };
 
+/// Runs `invocation` on the worker, records its value or exception, then destroys the
+/// callable and its arguments there, before anyone is told the outcome.
+template <class R, class Function, class... Args>
+void run_and_record(stored_invocation<Function, Args...>& invocation, result_slot<R>& value, bool& has_value,
+                    std::exception_ptr& exception) noexcept {
+  try {
+    if constexpr (std::is_void_v<R>) {
+      invocation();
+    } else {
+      value.emplace(invocation());
+      has_value = true;
+    }
+  } catch (...) {
+    exception = std::current_exception();
+  }
+  invocation.reset();
+}
+
 // --- the way back to the loop -------------------------------------------------------------
 
 /// Something handed to a loop from another thread through its mailbox.
@@ -315,18 +333,7 @@ class loop_call_of final : public loop_call<R> {
     if (!self.claim()) {
       return false;
     }
-    try {
-      if constexpr (std::is_void_v<R>) {
-        self.invocation_();
-      } else {
-        self.value_.emplace(self.invocation_());
-        self.has_value_ = true;
-      }
-    } catch (...) {
-      self.exception_ = std::current_exception();
-    }
-    // The arguments die here, on the worker, before the loop hears of the outcome.
-    self.invocation_.reset();
+    run_and_record<R>(self.invocation_, self.value_, self.has_value_, self.exception_);
     return true;  // then publish_work
   }
 

@@ -181,40 +181,10 @@ class concurrent_state : public concurrent_state_base {
   bool has_value_ = false;  ///< written only by the single producer, read after done
 };
 
-/// An owning, atomically counted reference to a concurrent state.
+/// An owning reference to a concurrent state: state_ref, whose counting is the state's own
+/// (atomic here).
 template <class State>
-class concurrent_ref {
- public:
-  concurrent_ref() noexcept = default;
-  static concurrent_ref adopt(State* state) noexcept {
-    concurrent_ref ref;
-    ref.state_ = state;
-    return ref;
-  }
-  explicit concurrent_ref(State* state) noexcept : state_(state) {
-    if (state_ != nullptr) {
-      state_->add_ref();
-    }
-  }
-  concurrent_ref(const concurrent_ref& other) noexcept : concurrent_ref(other.state_) {}
-  concurrent_ref(concurrent_ref&& other) noexcept : state_(std::exchange(other.state_, nullptr)) {}
-  concurrent_ref& operator=(concurrent_ref other) noexcept {
-    std::swap(state_, other.state_);
-    return *this;
-  }
-  ~concurrent_ref() {
-    if (state_ != nullptr) {
-      state_->release();
-    }
-  }
-
-  [[nodiscard]] State* get() const noexcept { return state_; }
-  State* operator->() const noexcept { return state_; }
-  explicit operator bool() const noexcept { return state_ != nullptr; }
-
- private:
-  State* state_ = nullptr;
-};
+using concurrent_ref = state_ref<State>;
 
 /// thread_pool_executor::submit's item: the concurrent state and the queue node in one block.
 /// References: the futures, plus one for the executor until the item is done with.
@@ -238,19 +208,9 @@ class pool_call final : public concurrent_state<R>, public thread_work {
       self.release();
       return false;
     }
-    try {
-      if constexpr (std::is_void_v<R>) {
-        self.invocation_();
-      } else {
-        self.value_.emplace(self.invocation_());
-        self.has_value_ = true;
-      }
-    } catch (...) {
-      self.exception_ = std::current_exception();
-    }
-    // Destroyed before the outcome is published: when get() returns, the function and the
-    // arguments are gone.
-    self.invocation_.reset();
+    // The function and arguments are gone before the outcome is published: when get()
+    // returns, nothing of the call is left.
+    run_and_record<R>(self.invocation_, self.value_, self.has_value_, self.exception_);
     return true;  // then publish_outcome
   }
 
