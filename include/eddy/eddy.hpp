@@ -12,6 +12,7 @@
 #include "eddy/loop.hpp"
 #include "eddy/loop_options.hpp"
 #include "eddy/net/address.hpp"
+#include "eddy/net/dns.hpp"
 #include "eddy/net/socket.hpp"
 #include "eddy/queue.hpp"
 #include "eddy/result.hpp"
