@@ -23,6 +23,10 @@ class backend {
   /// "uring" or "epoll".
   [[nodiscard]] virtual std::string_view name() const noexcept = 0;
 
+  /// Whether submit() takes the file opcodes (openat, close, fsync, statx; read and write on
+  /// regular files). When false, eddy/file.hpp runs them on the thread pool instead.
+  [[nodiscard]] virtual bool supports_file_ops() const noexcept { return false; }
+
   /// Starts op. Returns true when the operation completed at once: its result is in op.result
   /// and on_complete will not be called. Returns false when it is in flight: on_complete is
   /// called later from poll(), exactly once.

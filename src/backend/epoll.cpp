@@ -20,6 +20,7 @@
 #include <climits>
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <system_error>
 #include <vector>
 
@@ -78,8 +79,23 @@ bool waits_for_input(const io_op& op) noexcept {
     case io_opcode::connect:
     case io_opcode::write:
       return false;
+    case io_opcode::recvmsg:
+      return true;
+    case io_opcode::sendmsg:
+      return false;
+    case io_opcode::openat:  // never queued: submit() refuses file opcodes
+    case io_opcode::close:
+    case io_opcode::fsync:
+    case io_opcode::statx:
+      return false;
   }
   return false;
+}
+
+/// Opcodes that only make sense on files, which this backend leaves to the thread pool.
+bool is_file_only_opcode(io_opcode opcode) noexcept {
+  return opcode == io_opcode::openat || opcode == io_opcode::close ||
+         opcode == io_opcode::fsync || opcode == io_opcode::statx;
 }
 
 /// A FIFO of io_ops linked through backend_next/backend_prev.
@@ -177,6 +193,12 @@ class epoll_backend final : public backend {
   [[nodiscard]] std::string_view name() const noexcept override { return "epoll"; }
 
   bool submit(io_op& op) override {
+    if (is_file_only_opcode(op.opcode)) {
+      // They would block the loop thread; eddy/file.hpp sends them to the thread pool.
+      throw std::logic_error(
+          "epoll backend: file operations (openat, close, fsync, statx) run on the thread pool, "
+          "not through submit()");
+    }
     op.backend_state = idle;  // in particular, no connect_started left from an earlier use
     const std::int64_t result = attempt(op);
     if (result != -EAGAIN) {
@@ -243,6 +265,16 @@ class epoll_backend final : public backend {
         return perform::read(op.fd, op.buffer, op.length, op.offset);
       case io_opcode::write:
         return perform::write(op.fd, op.buffer, op.length, op.offset);
+      // MSG_DONTWAIT: a descriptor adopted in blocking mode must still never block the loop.
+      case io_opcode::sendmsg:
+        return perform::sendmsg(op.fd, static_cast<const msghdr*>(op.buffer), op.flags | MSG_DONTWAIT);
+      case io_opcode::recvmsg:
+        return perform::recvmsg(op.fd, static_cast<msghdr*>(op.buffer), op.flags | MSG_DONTWAIT);
+      case io_opcode::openat:  // refused by submit()
+      case io_opcode::close:
+      case io_opcode::fsync:
+      case io_opcode::statx:
+        return -EOPNOTSUPP;
     }
     return -EINVAL;
   }

@@ -1,6 +1,8 @@
 #include "backend/perform.hpp"
 
+#include <fcntl.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cerrno>
 
@@ -67,6 +69,49 @@ std::int64_t poll_now(int fd, short mask) noexcept {
   // io_uring's POLL_ADD fails a bad descriptor with -EBADF; report it the same way.
   if ((entry.revents & POLLNVAL) != 0) return -EBADF;
   return entry.revents;
+}
+
+std::int64_t sendmsg(int fd, const msghdr* message, int flags) noexcept {
+  return retrying_eintr([&] { return ::sendmsg(fd, message, flags | MSG_NOSIGNAL); });
+}
+
+std::int64_t recvmsg(int fd, msghdr* message, int flags) noexcept {
+  return retrying_eintr([&] { return ::recvmsg(fd, message, flags); });
+}
+
+std::int64_t openat(int directory_fd, const char* path, int flags, unsigned mode) noexcept {
+  return retrying_eintr([&] { return ::openat(directory_fd, path, flags, mode); });
+}
+
+std::int64_t close(int fd) noexcept { return result_of(::close(fd)); }
+
+std::int64_t fsync(int fd, bool data_only) noexcept {
+  return retrying_eintr([&] { return data_only ? ::fdatasync(fd) : ::fsync(fd); });
+}
+
+std::int64_t statx(int fd, unsigned mask, void* out) noexcept {
+  return retrying_eintr(
+      [&] { return ::statx(fd, "", AT_EMPTY_PATH, mask, static_cast<struct statx*>(out)); });
+}
+
+std::int64_t file_op(const io_op& op) noexcept {
+  switch (op.opcode) {
+    case io_opcode::read:
+      return read(op.fd, op.buffer, op.length, op.offset);
+    case io_opcode::write:
+      return write(op.fd, op.buffer, op.length, op.offset);
+    case io_opcode::openat:
+      return openat(op.fd, static_cast<const char*>(op.buffer), op.flags,
+                    static_cast<unsigned>(op.length));
+    case io_opcode::close:
+      return close(op.fd);
+    case io_opcode::fsync:
+      return fsync(op.fd, (op.flags & fsync_datasync) != 0);
+    case io_opcode::statx:
+      return statx(op.fd, static_cast<unsigned>(op.length), op.buffer);
+    default:
+      return -EOPNOTSUPP;
+  }
 }
 
 }  // namespace eddy::detail::perform

@@ -52,4 +52,29 @@ inline constexpr std::size_t max_transfer = 0x7ffff000;
 /// always reports) that are ready now, or 0 when none is.
 [[nodiscard]] std::int64_t poll_now(int fd, short mask) noexcept;
 
+/// sendmsg(2) with MSG_NOSIGNAL always added, as send().
+[[nodiscard]] std::int64_t sendmsg(int fd, const msghdr* message, int flags) noexcept;
+
+/// recvmsg(2); the kernel writes msg_namelen and msg_flags back into *message.
+[[nodiscard]] std::int64_t recvmsg(int fd, msghdr* message, int flags) noexcept;
+
+// --- files (the thread-pool route of eddy/file.hpp; blocking calls, never on a loop thread) --
+
+/// openat(2). flags are O_* flags (the caller adds O_CLOEXEC); mode is used with O_CREAT.
+[[nodiscard]] std::int64_t openat(int directory_fd, const char* path, int flags,
+                                  unsigned mode) noexcept;
+
+/// close(2). Not retried on EINTR: Linux has released the descriptor by then.
+[[nodiscard]] std::int64_t close(int fd) noexcept;
+
+/// fsync(2), or fdatasync(2) when data_only.
+[[nodiscard]] std::int64_t fsync(int fd, bool data_only) noexcept;
+
+/// statx(2) of the open descriptor itself (AT_EMPTY_PATH) into *out (a struct statx).
+[[nodiscard]] std::int64_t statx(int fd, unsigned mask, void* out) noexcept;
+
+/// Runs one file io_op (read, write, openat, close, fsync, statx) synchronously, the way
+/// io_uring would; -EOPNOTSUPP for any other opcode.
+[[nodiscard]] std::int64_t file_op(const io_op& op) noexcept;
+
 }  // namespace eddy::detail::perform

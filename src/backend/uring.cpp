@@ -17,7 +17,9 @@
 // the exception: it only writes an eventfd and works from any thread.
 #include <liburing.h>
 
+#include <fcntl.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <array>
 #include <cerrno>
 #include <chrono>
@@ -106,7 +108,7 @@ void require_opcodes(io_uring& ring) {
     int opcode;
     const char* name;
   };
-  constexpr std::array<needed_opcode, 9> needed{{
+  constexpr std::array<needed_opcode, 11> needed{{
       {IORING_OP_NOP, "IORING_OP_NOP"},
       {IORING_OP_POLL_ADD, "IORING_OP_POLL_ADD"},
       {IORING_OP_RECV, "IORING_OP_RECV"},
@@ -116,6 +118,8 @@ void require_opcodes(io_uring& ring) {
       {IORING_OP_READ, "IORING_OP_READ"},
       {IORING_OP_WRITE, "IORING_OP_WRITE"},
       {IORING_OP_ASYNC_CANCEL, "IORING_OP_ASYNC_CANCEL"},
+      {IORING_OP_SENDMSG, "IORING_OP_SENDMSG"},
+      {IORING_OP_RECVMSG, "IORING_OP_RECVMSG"},
   }};
   const std::unique_ptr<io_uring_probe, void (*)(io_uring_probe*)> probe{
       io_uring_get_probe_ring(&ring), io_uring_free_probe};
@@ -129,6 +133,20 @@ void require_opcodes(io_uring& ring) {
   }
 }
 
+/// Whether the kernel has every opcode eddy/file.hpp issues (5.6+). Optional: without them the
+/// ring still serves sockets, and file operations run on the thread pool instead.
+bool has_file_opcodes(io_uring& ring) noexcept {
+  constexpr std::array<int, 4> file_opcodes{IORING_OP_OPENAT, IORING_OP_CLOSE, IORING_OP_FSYNC,
+                                            IORING_OP_STATX};
+  const std::unique_ptr<io_uring_probe, void (*)(io_uring_probe*)> probe{
+      io_uring_get_probe_ring(&ring), io_uring_free_probe};
+  if (!probe) return false;
+  for (const int opcode : file_opcodes) {
+    if (io_uring_opcode_supported(probe.get(), opcode) == 0) return false;
+  }
+  return true;
+}
+
 /// Whether an io_uring_enter result is one poll() shrugs off: interrupted, timed out, or the
 /// kernel briefly short of memory / CQ room (the SQEs stay queued and go with the next poll).
 bool harmless_enter_result(int result) noexcept {
@@ -140,6 +158,7 @@ class uring_backend final : public backend {
  public:
   uring_backend() {
     require_opcodes(ring_.ring);
+    file_ops_ = has_file_opcodes(ring_.ring);
     arm_wake();
   }
 
@@ -149,6 +168,8 @@ class uring_backend final : public backend {
   uring_backend& operator=(const uring_backend&) = delete;
 
   [[nodiscard]] std::string_view name() const noexcept override { return "uring"; }
+
+  [[nodiscard]] bool supports_file_ops() const noexcept override { return file_ops_; }
 
   bool submit(io_op& op) override {
     io_uring_sqe* sqe = next_sqe();
@@ -262,6 +283,29 @@ class uring_backend final : public backend {
         break;
       case io_opcode::write:
         io_uring_prep_write(&sqe, op.fd, op.buffer, length, op.offset);
+        break;
+      case io_opcode::sendmsg:
+        io_uring_prep_sendmsg(&sqe, op.fd, static_cast<const msghdr*>(op.buffer),
+                              static_cast<unsigned>(op.flags | MSG_NOSIGNAL));
+        break;
+      case io_opcode::recvmsg:
+        io_uring_prep_recvmsg(&sqe, op.fd, static_cast<msghdr*>(op.buffer),
+                              static_cast<unsigned>(op.flags));
+        break;
+      case io_opcode::openat:
+        io_uring_prep_openat(&sqe, op.fd, static_cast<const char*>(op.buffer), op.flags,
+                             static_cast<mode_t>(op.length));
+        break;
+      case io_opcode::close:
+        io_uring_prep_close(&sqe, op.fd);
+        break;
+      case io_opcode::fsync:
+        io_uring_prep_fsync(&sqe, op.fd,
+                            (op.flags & fsync_datasync) != 0 ? IORING_FSYNC_DATASYNC : 0U);
+        break;
+      case io_opcode::statx:
+        io_uring_prep_statx(&sqe, op.fd, "", AT_EMPTY_PATH, static_cast<unsigned>(op.length),
+                            static_cast<struct statx*>(op.buffer));
         break;
     }
   }
@@ -449,6 +493,8 @@ class uring_backend final : public backend {
   bool bound_to_thread_ = false;
   /// Set by the destructor: stop re-arming the wake read.
   bool closing_ = false;
+  /// The kernel has OPENAT, CLOSE, FSYNC and STATX (see has_file_opcodes).
+  bool file_ops_ = false;
 
   /// Submitted ops whose CQE has not been reaped, linked through backend_next/backend_prev.
   io_op* in_flight_head_ = nullptr;

@@ -21,7 +21,16 @@ enum class io_opcode : std::uint8_t {
   connect,  ///< fd, address, address_length; result = 0
   read,     ///< fd, buffer, length, offset (no_offset = current position); result = bytes read
   write,    ///< fd, buffer, length, offset (no_offset = current position); result = bytes written
+  sendmsg,  ///< fd, buffer = msghdr*, flags = MSG_* (MSG_NOSIGNAL is always added); result = bytes sent
+  recvmsg,  ///< fd, buffer = msghdr* (msg_namelen, msg_flags written back), flags = MSG_*; result = bytes received
+  openat,   ///< fd = directory (AT_FDCWD), buffer = NUL-terminated path, flags = O_*, length = mode bits; result = new fd
+  close,    ///< fd; result = 0
+  fsync,    ///< fd, flags = fsync_datasync or 0; result = 0
+  statx,    ///< fd (the open file itself: AT_EMPTY_PATH), buffer = struct statx*, length = STATX_* mask; result = 0
 };
+
+/// io_op::flags for io_opcode::fsync: flush the data only (fdatasync), not all metadata.
+inline constexpr int fsync_datasync = 1;
 
 /// The offset that means "at the descriptor's current position" for read and write.
 inline constexpr std::uint64_t no_offset = ~std::uint64_t{0};
