@@ -1,0 +1,235 @@
+// The state one connection's stream_reader and stream_writer handles share: the descriptor,
+// the read buffer the kernel receives into, the write buffers, and the two io_ops in flight.
+//
+// Lifetime: reference counted (loop thread only, so not atomic). Handles hold references, and
+// so does each io_op while the kernel has it, so the buffers outlive the kernel's use even when
+// every handle is gone. When the last handle goes, the connection is closed gracefully.
+#pragma once
+
+#include <coroutine>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "eddy/detail/io_op.hpp"
+#include "eddy/detail/loop_core.hpp"
+#include "eddy/detail/sync_waiters.hpp"
+#include "eddy/detail/task_base.hpp"
+#include "eddy/net/stream_options.hpp"
+
+namespace eddy::detail {
+
+class stream_state;
+class stream_receive_awaiter;
+
+/// Who wants to hear when a connection's descriptor is closed (a server tracking its clients).
+/// Connections are linked into it intrusively; destroying the registry unlinks them.
+class connection_registry {
+ public:
+  connection_registry(const connection_registry&) = delete;
+  connection_registry& operator=(const connection_registry&) = delete;
+
+  void add(stream_state& connection) noexcept;
+  void remove(stream_state& connection) noexcept;
+  [[nodiscard]] std::size_t connection_count() const noexcept { return count_; }
+  /// Calls f(state) for each live connection; f may close (unlink) the one it is given.
+  template <class F>
+  void for_each(F f);
+
+ protected:
+  connection_registry() noexcept = default;
+  ~connection_registry();
+  /// Called after `connection` was unlinked because its descriptor closed.
+  virtual void connection_closed() noexcept = 0;
+
+ private:
+  friend class stream_state;
+  stream_state* first_ = nullptr;
+  std::size_t count_ = 0;
+};
+
+class stream_state {
+ public:
+  /// What the descriptor is: a socket uses recv/send; a pipe end uses read/write (recv on a
+  /// pipe fails with ENOTSOCK).
+  enum class kind : std::uint8_t { socket, pipe_reader, pipe_writer };
+
+  stream_state(loop_core& loop, int fd, kind what, const stream_options& options);
+  stream_state(const stream_state&) = delete;
+  stream_state& operator=(const stream_state&) = delete;
+
+  // --- references --------------------------------------------------------------------------
+  void add_ref() noexcept { ++references_; }
+  void release() noexcept {
+    if (--references_ == 0) {
+      delete this;
+    }
+  }
+  void add_handle() noexcept {
+    ++handles_;
+    ++references_;
+  }
+  /// The last handle gone closes the connection (gracefully: what is queued is still sent).
+  void drop_handle() noexcept;
+
+  // --- reading -----------------------------------------------------------------------------
+  [[nodiscard]] std::size_t buffered() const noexcept { return read_end_ - read_begin_; }
+  [[nodiscard]] std::string_view buffer_view() const noexcept {
+    return {reinterpret_cast<const char*>(read_buffer_.get()) + read_begin_, buffered()};
+  }
+  /// Takes n <= buffered() bytes from the front of the buffer.
+  std::string take(std::size_t n);
+  void discard(std::size_t n) noexcept;
+  [[nodiscard]] bool eof() const noexcept { return eof_; }
+  [[nodiscard]] std::size_t limit() const noexcept { return limit_; }
+  /// Throws the connection's failure (std::system_error), if any.
+  void throw_if_failed(const char* what) const;
+  /// Throws std::runtime_error when a read already waits (asyncio's message).
+  void check_no_pending_read(const char* what) const;
+  /// An awaiter that receives once: into the buffer (`into` empty) or into `into`.
+  [[nodiscard]] stream_receive_awaiter receive(const char* what, std::span<std::byte> into = {});
+
+  // --- writing -----------------------------------------------------------------------------
+  void write(const char* data, std::size_t size, const char* what);
+  [[nodiscard]] std::size_t write_buffer_size() const noexcept {
+    return sending_.size() - sent_ + pending_.size();
+  }
+  [[nodiscard]] bool drain_needed() const noexcept { return write_buffer_size() > high_water_; }
+  void write_eof();
+  void close() noexcept;
+  void abort() noexcept;
+  [[nodiscard]] bool is_closing() const noexcept { return closing_ || lost_; }
+  [[nodiscard]] bool is_closed() const noexcept { return fd_ < 0; }
+  [[nodiscard]] bool lost() const noexcept { return lost_; }
+  [[nodiscard]] int error() const noexcept { return error_; }
+  [[nodiscard]] int fd() const noexcept { return fd_; }
+  [[nodiscard]] kind transport() const noexcept { return kind_; }
+  /// Tasks in drain() (woken when the buffer falls to the low-water mark or the connection
+  /// goes) and in wait_closed() (woken when the descriptor is closed).
+  sync_waiter_list drain_waiters;
+  sync_waiter_list closed_waiters;
+
+  /// Links this connection into a registry (a server's client list).
+  void join(connection_registry& registry) noexcept { registry.add(*this); }
+
+ private:
+  friend class stream_receive_awaiter;
+  friend class connection_registry;
+
+  /// An io_op that knows its stream (on_complete gets only the op).
+  struct owned_op : io_op {
+    stream_state* owner = nullptr;
+  };
+
+  ~stream_state();
+
+  // reading
+  void prepare_receive_space();
+  bool start_receive(stream_receive_awaiter& waiter, std::span<std::byte> into);
+  void apply_receive_result(std::int64_t result, bool into_buffer) noexcept;
+  static void receive_completed(io_op& op) noexcept;
+
+  // writing
+  void start_send();
+  void send_until_in_flight();
+  void continue_sending(std::int64_t result) noexcept;
+  static void send_completed(io_op& op) noexcept;
+  void flushed() noexcept;
+
+  // closing
+  void fail(int error) noexcept;
+  void teardown() noexcept;
+  void finish_close_if_idle() noexcept;
+  [[nodiscard]] bool loop_usable() const noexcept;
+
+  loop_core* loop_;
+  int fd_;
+  kind kind_;
+  std::uint32_t references_ = 0;
+  std::uint32_t handles_ = 0;
+
+  std::unique_ptr<std::byte[]>
+      read_buffer_;  ///< never zero-filled; [read_begin_, read_end_) is data
+  std::size_t read_capacity_ = 0;
+  std::size_t read_begin_ = 0;
+  std::size_t read_end_ = 0;
+  std::size_t limit_;
+  owned_op read_op_;
+  stream_receive_awaiter* read_waiter_ = nullptr;  ///< the task a receive in flight will wake
+  bool read_in_flight_ = false;
+  bool receiving_into_buffer_ = true;
+
+  // Two buffers so the bytes the kernel is sending stay put while write() appends: sending_
+  // [sent_, size) is in flight; pending_ accumulates and is swapped in when the send ends.
+  std::string sending_;
+  std::size_t sent_ = 0;
+  std::string pending_;
+  std::size_t high_water_;
+  std::size_t low_water_;
+  owned_op write_op_;
+  bool write_in_flight_ = false;
+
+  // The life of the connection: open → closing_ (close() asked; flushing) → lost_ (no more I/O;
+  // ops in flight are cancelled) → fd_ == -1 (closed, closed_waiters woken).
+  bool eof_ = false;            ///< the reader saw end of file (or the connection went)
+  bool eof_requested_ = false;  ///< write_eof() called
+  bool closing_ = false;
+  bool aborting_ = false;
+  bool lost_ = false;
+  int error_ = 0;  ///< errno of the failure, 0 if none
+
+  connection_registry* registry_ = nullptr;
+  stream_state* registry_prev_ = nullptr;
+  stream_state* registry_next_ = nullptr;
+};
+
+/// One receive on a stream, awaited by the reading task. The io_op lives in the stream state
+/// (which the op keeps alive); the awaiter follows io_awaiter_base's protocol: a cancel asks
+/// the kernel to stop and the task resumes only once the op completed, so no memory the kernel
+/// writes is ever freed early. Received bytes are never lost: into the buffer they stay
+/// buffered (and the await throws cancelled_error); into a caller's span they are returned and
+/// the cancellation is delivered at the next await.
+///
+/// await_resume yields the byte count (0 at end of file, or when the connection failed:
+/// callers then look at the state). It throws only cancelled_error.
+class [[nodiscard]] stream_receive_awaiter final : public wait_base {
+ public:
+  stream_receive_awaiter(stream_state& state, const char* what, std::span<std::byte> into) noexcept
+      : state_(&state), what_(what), into_(into) {}
+  stream_receive_awaiter(const stream_receive_awaiter&) = delete;
+  stream_receive_awaiter& operator=(const stream_receive_awaiter&) = delete;
+
+  bool await_ready() const noexcept { return false; }
+  bool await_suspend(std::coroutine_handle<> awaiting);
+  std::size_t await_resume();
+
+ private:
+  friend class stream_state;
+  bool cancel_wait(task_base& waiter) noexcept override;
+
+  stream_state* state_;
+  const char* what_;
+  std::span<std::byte> into_;
+  task_base* task_ = nullptr;
+  std::int64_t result_ = 0;
+  bool submitted_ = false;
+  bool cancel_requested_ = false;
+};
+
+inline stream_receive_awaiter stream_state::receive(const char* what, std::span<std::byte> into) {
+  return {*this, what, into};
+}
+
+template <class F>
+void connection_registry::for_each(F f) {
+  for (stream_state* connection = first_; connection != nullptr;) {
+    stream_state* next = connection->registry_next_;
+    f(*connection);
+    connection = next;
+  }
+}
+
+}  // namespace eddy::detail

@@ -1,0 +1,133 @@
+// eddy::server, start_server and start_unix_server (asyncio.Server, asyncio.start_server,
+// asyncio.start_unix_server). See docs/streams.md.
+#pragma once
+
+#include <concepts>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "eddy/coro.hpp"
+#include "eddy/net/address.hpp"
+#include "eddy/net/stream.hpp"
+#include "eddy/net/stream_options.hpp"
+
+namespace eddy {
+
+class server;
+
+namespace detail {
+class server_state;
+/// The type-erased connection callback a server keeps (one per server, not per connection).
+using client_handler = std::function<coro<void>(stream_reader, stream_writer)>;
+
+/// Awaits whatever a user callback returned (any awaitable), for callbacks not returning
+/// coro<void>. Takes everything by value: nothing dangles after the first suspension.
+template <class Callback>
+coro<void> await_client_callback(Callback callback, stream_reader reader, stream_writer writer) {
+  auto awaitable = callback(std::move(reader), std::move(writer));
+  co_await std::move(awaitable);
+}
+
+template <class Callback>
+client_handler make_client_handler(Callback callback) {
+  using result = std::invoke_result_t<Callback&, stream_reader, stream_writer>;
+  if constexpr (std::is_same_v<result, coro<void>>) {
+    return client_handler(std::move(callback));
+  } else {
+    return [callback = std::move(callback)](stream_reader reader, stream_writer writer) {
+      return await_client_callback(callback, std::move(reader), std::move(writer));
+    };
+  }
+}
+
+}  // namespace detail
+
+/// A listening server (asyncio.Server): one accept loop (a task) per listening socket; each
+/// accepted connection runs the callback as its own task with a (stream_reader, stream_writer)
+/// pair. A cheap copyable handle; the server keeps serving while its accept loops run, whether
+/// or not a handle exists. Loop-thread only.
+///
+/// An exception escaping a callback goes to the loop's exception handler ("Unhandled exception
+/// in client_connected_cb") and the connection is closed. accept() failing with EMFILE,
+/// ENFILE, ENOBUFS or ENOMEM is reported the same way ("socket.accept() out of system
+/// resource") and retried after 100 ms; ECONNABORTED is ignored.
+class server {
+ public:
+  server() noexcept = default;
+  server(const server& other) noexcept;
+  server(server&& other) noexcept;
+  server& operator=(const server& other) noexcept;
+  server& operator=(server&& other) noexcept;
+  ~server();
+
+  /// Stops accepting and closes the listening sockets (a Unix socket's file is removed, as
+  /// asyncio 3.13). Connections already accepted stay open. Calling it again does nothing.
+  void close() const;
+  /// close() every live connection gracefully (what was written is still sent).
+  void close_clients() const;
+  /// Aborts every live connection (unsent data dropped, TCP peers see a reset).
+  void abort_clients() const;
+  /// Waits until the server is closed and every connection it accepted is closed (CPython
+  /// 3.12.1+). Cancel safety: cancelling only stops the wait.
+  [[nodiscard]] coro<void> wait_closed() const;
+  /// Serves until cancelled; then closes the server, waits as wait_closed() and rethrows the
+  /// cancellation (asyncio). Returns normally when close() is called from elsewhere (asyncio
+  /// raises CancelledError there; see docs/streams.md). Throws std::runtime_error if the
+  /// server is closed or another task already awaits serve_forever().
+  [[nodiscard]] coro<void> serve_forever() const;
+  /// True from start until close().
+  [[nodiscard]] bool is_serving() const;
+  /// The addresses the server listens on (getsockname of each listening socket; asyncio
+  /// returns the socket objects). Empty once closed.
+  [[nodiscard]] std::vector<address> sockets() const;
+  /// How many accepted connections are open.
+  [[nodiscard]] std::size_t connection_count() const;
+
+  explicit operator bool() const noexcept { return state_ != nullptr; }
+
+ private:
+  friend class detail::server_state;
+  explicit server(detail::server_state* state) noexcept;
+  detail::server_state& state(const char* what) const;
+
+  detail::server_state* state_ = nullptr;
+};
+
+namespace detail {
+coro<server> start_tcp_server(client_handler handler, std::string host, std::uint16_t port,
+                              server_options options);
+coro<server> start_unix_server_with(client_handler handler, std::string path,
+                                    server_options options);
+}  // namespace detail
+
+/// Listens on host:port and serves each connection with callback(reader, writer) as its own
+/// task (asyncio.start_server; serving starts at once). callback is any callable taking
+/// (stream_reader, stream_writer) and returning coro<void> or another awaitable; it is copied
+/// once into the server. host "" means every interface; host resolving to several addresses
+/// binds each (IPv6 sockets get IPV6_V6ONLY). port 0 lets the kernel pick (see sockets()).
+///
+/// Throws gai_error when host does not resolve, std::system_error when a bind fails
+/// (EADDRINUSE, EACCES, ...), std::invalid_argument for bad options.
+template <class Callback>
+requires std::invocable<Callback&, stream_reader, stream_writer>
+[[nodiscard]] coro<server> start_server(Callback callback, std::string host, std::uint16_t port,
+                                        server_options options = {}) {
+  return detail::start_tcp_server(detail::make_client_handler(std::move(callback)), std::move(host),
+                                  port, options);
+}
+
+/// As start_server, on the Unix socket at path (asyncio.start_unix_server). A stale socket
+/// file at path is removed first; the file is removed again when the server closes.
+template <class Callback>
+requires std::invocable<Callback&, stream_reader, stream_writer>
+[[nodiscard]] coro<server> start_unix_server(Callback callback, std::string path,
+                                             server_options options = {}) {
+  return detail::start_unix_server_with(detail::make_client_handler(std::move(callback)),
+                                        std::move(path), options);
+}
+
+}  // namespace eddy

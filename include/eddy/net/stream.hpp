@@ -1,0 +1,256 @@
+// Streams: asyncio's StreamReader / StreamWriter / open_connection, for TCP, Unix sockets and
+// pipes. The server side is in server.hpp. See docs/streams.md.
+#pragma once
+
+#include <any>
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "eddy/coro.hpp"
+#include "eddy/detail/stream_state.hpp"
+#include "eddy/net/address.hpp"
+#include "eddy/net/socket.hpp"
+#include "eddy/net/stream_errors.hpp"
+#include "eddy/net/stream_options.hpp"
+
+namespace eddy {
+
+class stream_writer;
+namespace detail {
+struct stream_access;
+}
+
+/// The reading half of a connection (asyncio.StreamReader).
+///
+/// A cheap, copyable handle: every copy of the reader and of the connection's writer share one
+/// connection, which stays open while any handle exists (the last handle to go closes it, as
+/// the writer's destructor does in asyncio). Loop-thread only. Only one read may wait at a
+/// time; a second one throws std::runtime_error naming the function.
+///
+/// Reads take bytes from an internal buffer; when it lacks what the read needs, the reader
+/// receives from the descriptor straight into that buffer. Cancel safety of every read: the
+/// read throws cancelled_error promptly and nothing is lost; whatever arrived stays in the
+/// buffer for the next read.
+///
+/// Errors: once the connection failed (ECONNRESET, ...) every read throws that
+/// std::system_error (asyncio's set_exception); std::logic_error outside a task;
+/// std::runtime_error for a default-constructed (empty) reader.
+class stream_reader {
+ public:
+  /// asyncio's default limit: 64 KiB.
+  static constexpr std::size_t default_limit = 64 * 1024;
+
+  /// An empty handle; using it throws std::runtime_error.
+  stream_reader() noexcept = default;
+  stream_reader(const stream_reader& other) noexcept;
+  stream_reader(stream_reader&& other) noexcept;
+  stream_reader& operator=(const stream_reader& other) noexcept;
+  stream_reader& operator=(stream_reader&& other) noexcept;
+  ~stream_reader();
+
+  /// Adopts an owned non-blocking pipe read end (closed when the last handle drops).
+  /// Throws std::invalid_argument for fd < 0 or limit == 0.
+  static stream_reader from_pipe(int fd, std::size_t limit = stream_reader::default_limit);
+
+  /// Up to n bytes: what is buffered, or, when nothing is, what one receive brings. n == -1
+  /// reads until end of file. Returns "" at end of file (and for n == 0). Throws
+  /// std::invalid_argument for n < -1.
+  [[nodiscard]] coro<std::string> read(std::ptrdiff_t n = -1) const;
+
+  /// Exactly n bytes. At end of file first, throws incomplete_read_error carrying what arrived
+  /// (taken out of the buffer). Throws std::invalid_argument for n < 0.
+  [[nodiscard]] coro<std::string> readexactly(std::ptrdiff_t n) const;
+
+  /// One line, ending with "\n". At end of file returns what is left (possibly "" or a last
+  /// line without "\n"). A line longer than limit() throws limit_overrun_error and, as
+  /// asyncio's readline, drops data: the line up to and including its "\n" when the "\n" is
+  /// buffered, else the whole buffer. (asyncio raises ValueError there; see docs/streams.md.)
+  [[nodiscard]] coro<std::string> readline() const;
+
+  /// Data up to and including separator. At end of file without it, throws
+  /// incomplete_read_error with the rest (expected() == nullopt). When the separator is not
+  /// within limit() bytes, throws limit_overrun_error and leaves everything buffered.
+  /// Throws std::invalid_argument for an empty separator.
+  [[nodiscard]] coro<std::string> readuntil(std::string separator = "\n") const;
+
+  /// As readuntil, ending at whichever separator ends first (asyncio 3.13 accepts a tuple).
+  /// Throws std::invalid_argument for no separator or an empty one.
+  [[nodiscard]] coro<std::string> readuntil(std::vector<std::string> separators) const;
+
+  /// The zero-copy form of read(n): copies up to into.size() buffered bytes into `into` or,
+  /// when nothing is buffered, receives straight into it. Returns the count; 0 at end of file
+  /// (or for an empty span). Cancel safety: when the kernel had already written bytes into
+  /// `into` as the cancel arrived, they are returned and cancelled_error is thrown at the
+  /// next await instead, so nothing is lost.
+  [[nodiscard]] coro<std::size_t> read_into(std::span<std::byte> into) const;
+  [[nodiscard]] coro<std::size_t> read_into(std::span<char> into) const;
+
+  /// True when end of file was seen and the buffer is empty (asyncio's at_eof()). The reader
+  /// learns about end of file by reading, so this stays false until a read met it.
+  [[nodiscard]] bool at_eof() const;
+  /// Bytes buffered and not yet read.
+  [[nodiscard]] std::size_t buffered() const;
+  /// The limit readuntil()/readline() work with.
+  [[nodiscard]] std::size_t limit() const;
+
+  explicit operator bool() const noexcept { return state_ != nullptr; }
+
+ private:
+  friend class stream_writer;
+  friend struct detail::stream_access;
+  explicit stream_reader(detail::stream_state* state) noexcept;
+  detail::stream_state& state(const char* what) const;
+
+  detail::stream_state* state_ = nullptr;
+};
+
+/// The writing half of a connection (asyncio.StreamWriter). A cheap copyable handle like
+/// stream_reader (a chat server keeps writers in a list); loop-thread only.
+///
+/// write() never suspends: it appends to the write buffer and starts a send if none is in
+/// flight. drain() is where backpressure and connection errors show up. Writes never raise
+/// SIGPIPE (MSG_NOSIGNAL; pipes: EPIPE is reported by drain()).
+class stream_writer {
+ public:
+  /// An empty handle; using it throws std::runtime_error.
+  stream_writer() noexcept = default;
+  stream_writer(const stream_writer& other) noexcept;
+  stream_writer(stream_writer&& other) noexcept;
+  stream_writer& operator=(const stream_writer& other) noexcept;
+  stream_writer& operator=(stream_writer&& other) noexcept;
+  ~stream_writer();
+
+  /// Adopts an owned non-blocking pipe write end (closed when the last handle drops, once
+  /// what was written is flushed). Throws std::invalid_argument for fd < 0. The first call
+  /// sets SIGPIPE to SIG_IGN if it is still SIG_DFL (as CPython does at startup), so that a
+  /// vanished reader shows as EPIPE from drain() instead of killing the process.
+  static stream_writer from_pipe(int fd);
+
+  /// Queues data to send; never suspends. After close() (or once the connection is lost) the
+  /// data is silently dropped, as CPython 3.12's transports do. Throws std::runtime_error
+  /// after write_eof().
+  void write(std::string_view data) const;
+  void write(std::span<const std::byte> data) const;
+  /// write() of each piece, in order.
+  void writelines(std::initializer_list<std::string_view> pieces) const;
+  void writelines(std::span<const std::string> pieces) const;
+
+  /// Waits while more than the high-water mark is unsent, until at most the low-water mark
+  /// is (returns at once otherwise, without suspending). Throws the connection's error as
+  /// std::system_error (EPIPE, ECONNRESET, ...) once it failed, and
+  /// std::system_error(ECONNRESET, "Connection lost") once it was closed.
+  /// Cancel safety: cancelling only stops the wait; the data stays queued.
+  class drain_awaiter;
+  [[nodiscard]] drain_awaiter drain() const;
+
+  /// Shuts the write side down once the buffer is flushed (shutdown(SHUT_WR); for a pipe it
+  /// closes the descriptor). Reading continues.
+  void write_eof() const;
+  /// True for sockets and pipes (both can signal end of file).
+  [[nodiscard]] bool can_write_eof() const;
+
+  /// Closes the connection once what is buffered has been sent; wait_closed() waits for that.
+  /// Reads then see end of file. Calling it again does nothing.
+  void close() const;
+  /// Closes at once, dropping unsent data; a TCP peer sees a reset (SO_LINGER 0).
+  void abort() const;
+  /// True once close() or abort() was called or the connection was lost.
+  [[nodiscard]] bool is_closing() const;
+  /// Waits until the descriptor is closed (after close(), abort() or a failure). Throws the
+  /// connection's error if it failed, as asyncio 3.12. Cancel safety: cancelling only stops
+  /// the wait.
+  class wait_closed_awaiter;
+  [[nodiscard]] wait_closed_awaiter wait_closed() const;
+
+  /// asyncio's get_extra_info: "peername" and "sockname" give an eddy::address, "socket"
+  /// the descriptor as an int (do not close it), "limit" the reader's limit as std::size_t;
+  /// anything else (or a name that does not apply, as "peername" for a pipe) an empty
+  /// std::any.
+  [[nodiscard]] std::any get_extra_info(std::string_view name) const;
+  /// getpeername / getsockname; throw std::system_error for a pipe or a closed stream.
+  [[nodiscard]] address peername() const;
+  [[nodiscard]] address sockname() const;
+
+  /// Bytes written and not yet handed to the kernel (transport.get_write_buffer_size()).
+  [[nodiscard]] std::size_t write_buffer_size() const;
+
+  explicit operator bool() const noexcept { return state_ != nullptr; }
+
+ private:
+  friend struct detail::stream_access;
+  explicit stream_writer(detail::stream_state* state) noexcept;
+  detail::stream_state& state(const char* what) const;
+  void throw_if_lost(const char* what) const;
+
+  detail::stream_state* state_ = nullptr;
+};
+
+/// What drain() returns: ready at once (no suspension) while the buffer is at most the
+/// high-water mark; otherwise waits in the connection's drain list.
+class [[nodiscard]] stream_writer::drain_awaiter : public detail::sync_waiter {
+ public:
+  explicit drain_awaiter(stream_writer writer) noexcept : writer_(std::move(writer)) {}
+  bool await_ready() const noexcept {
+    const detail::stream_state& state = *writer_.state_;
+    return state.lost() || !state.drain_needed();
+  }
+  bool await_suspend(std::coroutine_handle<> awaiting) {
+    task_ = &detail::task_base::running("drain()");
+    return suspend_in(writer_.state_->drain_waiters, awaiting);
+  }
+  void await_resume() {
+    if (task_ != nullptr) {
+      task_->end_wait(state_ == state::cancelled);
+    }
+    writer_.throw_if_lost("drain");
+  }
+
+ private:
+  stream_writer writer_;
+};
+
+/// What wait_closed() returns: ready once the descriptor is closed.
+class [[nodiscard]] stream_writer::wait_closed_awaiter : public detail::sync_waiter {
+ public:
+  explicit wait_closed_awaiter(stream_writer writer) noexcept : writer_(std::move(writer)) {}
+  bool await_ready() const noexcept { return writer_.state_->is_closed(); }
+  bool await_suspend(std::coroutine_handle<> awaiting) {
+    task_ = &detail::task_base::running("wait_closed()");
+    return suspend_in(writer_.state_->closed_waiters, awaiting);
+  }
+  void await_resume() {
+    if (task_ != nullptr) {
+      task_->end_wait(state_ == state::cancelled);
+    }
+    writer_.state_->throw_if_failed("wait_closed");
+  }
+
+ private:
+  stream_writer writer_;
+};
+
+/// Adopts an already connected stream socket (asyncio's open_connection(sock=...)): a reader
+/// and a writer sharing it. Sets TCP_NODELAY on a TCP socket. Throws std::invalid_argument for
+/// a closed socket or bad options.
+std::pair<stream_reader, stream_writer> open_streams(socket connected, stream_options options = {});
+
+/// Connects to host:port (asyncio.open_connection): resolves with eddy::getaddrinfo (a literal
+/// address needs no lookup) and tries each address in turn. Throws gai_error when the host does
+/// not resolve, std::system_error (ECONNREFUSED, ...) when no address accepts: the one error,
+/// or, when they differ, the first with a message listing all. Cancel safety: cancelling
+/// stops the attempt at once and closes its socket.
+[[nodiscard]] coro<std::pair<stream_reader, stream_writer>> open_connection(
+    std::string host, std::uint16_t port, connection_options options = {});
+
+/// Connects to the Unix socket at path (asyncio.open_unix_connection). Throws std::system_error
+/// (ENOENT, ECONNREFUSED, ...) as open_connection.
+[[nodiscard]] coro<std::pair<stream_reader, stream_writer>> open_unix_connection(
+    std::string path, stream_options options = {});
+
+}  // namespace eddy

@@ -1,0 +1,443 @@
+// eddy::server: listening sockets, one accept loop task each, and the live connections.
+#include "eddy/net/server.hpp"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <exception>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "eddy/errors.hpp"
+#include "eddy/loop.hpp"
+#include "eddy/net/dns.hpp"
+#include "eddy/sync/event.hpp"
+#include "eddy/task.hpp"
+#include "eddy/time.hpp"
+#include "net/stream_access.hpp"
+
+namespace eddy {
+
+namespace detail {
+
+/// How long the accept loop waits after running out of descriptors or memory before it
+/// accepts again (asyncio waits a second; a shorter pause recovers sooner).
+constexpr auto accept_retry_delay = std::chrono::milliseconds(100);
+
+class server_state final : public connection_registry {
+ public:
+  server_state(client_handler handler, const server_options& options)
+      : handler_(std::move(handler)), options_(options) {}
+
+  /// A handle on a new state (server's constructor is private to this class).
+  static server make_handle(server_state* state) { return server(state); }
+
+  void add_ref() noexcept { ++references_; }
+  void release() noexcept {
+    if (--references_ == 0) {
+      delete this;
+    }
+  }
+
+  void listen_on(socket listener, std::string unix_path = {}) {
+    listeners_.push_back(std::move(listener));
+    unix_paths_.push_back(std::move(unix_path));
+  }
+
+  void start_accepting();
+  void close() noexcept;
+  void connection_accepted(socket connection);
+
+  /// Called by an accept loop's token when that loop's task is gone (finished, cancelled, or
+  /// destroyed by a closing loop): the listening socket is closed then, not earlier, so no
+  /// accept is ever in flight on a closed descriptor.
+  void accept_loop_ended(std::size_t index) noexcept {
+    close_listener(index);
+    --live_accept_loops_;
+    check_all_done();
+  }
+
+  [[nodiscard]] bool closed() const noexcept { return closed_; }
+  [[nodiscard]] const socket& listener(std::size_t index) const { return listeners_[index]; }
+
+  std::vector<address> addresses() const {
+    std::vector<address> result;
+    if (!closed_) {
+      for (const socket& listener : listeners_) {
+        if (listener.is_open()) {
+          result.push_back(listener.local_address());
+        }
+      }
+    }
+    return result;
+  }
+
+  event all_done;      ///< closed, no accept loop left and no connection open
+  event closed_event;  ///< set by close(): wakes serve_forever
+  bool serving_forever = false;
+
+ private:
+  ~server_state() {
+    for (std::size_t index = 0; index < listeners_.size(); ++index) {
+      close_listener(index);
+    }
+  }
+
+  void connection_closed() noexcept override { check_all_done(); }
+
+  void check_all_done() noexcept {
+    if (closed_ && live_accept_loops_ == 0 && connection_count() == 0 && !all_done.is_set()) {
+      try {
+        all_done.set();
+      } catch (...) {
+        // set() only throws for a wrong-thread call in debug mode; nothing waits then.
+      }
+    }
+  }
+
+  void close_listener(std::size_t index) noexcept {
+    if (index < listeners_.size() && listeners_[index].is_open()) {
+      listeners_[index].close();
+      const std::string& path = unix_paths_[index];
+      struct stat info {};
+      if (!path.empty() && ::lstat(path.c_str(), &info) == 0 && S_ISSOCK(info.st_mode)) {
+        ::unlink(path.c_str());  // asyncio 3.13's cleanup_socket
+      }
+    }
+  }
+
+  client_handler handler_;
+  server_options options_;
+  std::vector<socket> listeners_;
+  std::vector<std::string> unix_paths_;  ///< "" for TCP listeners
+  std::vector<task<void>> accept_tasks_;
+  std::uint32_t references_ = 0;
+  std::size_t live_accept_loops_ = 0;
+  bool closed_ = false;
+};
+
+namespace {
+
+/// A counted reference to a server_state, usable as a coroutine parameter.
+class server_ref {
+ public:
+  explicit server_ref(server_state& state) noexcept : state_(&state) { state_->add_ref(); }
+  server_ref(server_ref&& other) noexcept : state_(std::exchange(other.state_, nullptr)) {}
+  server_ref(const server_ref&) = delete;
+  server_ref& operator=(const server_ref&) = delete;
+  server_ref& operator=(server_ref&&) = delete;
+  ~server_ref() {
+    if (state_ != nullptr) {
+      state_->release();
+    }
+  }
+  server_state& operator*() const noexcept { return *state_; }
+  server_state* operator->() const noexcept { return state_; }
+
+ private:
+  server_state* state_;
+};
+
+/// The parameter of an accept loop: when the loop's frame goes (however it goes, even
+/// before its body ran), the server learns that this listener is done.
+class accept_loop_token {
+ public:
+  accept_loop_token(server_state& state, std::size_t index) noexcept
+      : server_(state), index_(index) {}
+  accept_loop_token(accept_loop_token&& other) noexcept
+      : server_(std::move(other.server_)),
+        index_(other.index_),
+        armed_(std::exchange(other.armed_, false)) {}
+  accept_loop_token(const accept_loop_token&) = delete;
+  accept_loop_token& operator=(const accept_loop_token&) = delete;
+  accept_loop_token& operator=(accept_loop_token&&) = delete;
+  ~accept_loop_token() {
+    if (armed_) {
+      server_->accept_loop_ended(index_);
+    }
+  }
+  server_state& server() const noexcept { return *server_; }
+  [[nodiscard]] std::size_t index() const noexcept { return index_; }
+
+ private:
+  server_ref server_;
+  std::size_t index_;
+  bool armed_ = true;
+};
+
+std::string current_task_name() {
+  any_task running = current_task();
+  return running ? running.get_name() : std::string();
+}
+
+bool out_of_resources(int error) {
+  return error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM;
+}
+
+coro<void> accept_loop(accept_loop_token token) {
+  server_state& server = token.server();
+  event_loop& loop = get_running_loop();
+  while (!server.closed()) {
+    std::exception_ptr failure;
+    int error = 0;
+    try {
+      auto [connection, peer] = co_await loop.sock_accept(server.listener(token.index()));
+      server.connection_accepted(std::move(connection));
+      continue;
+    } catch (const std::system_error& accept_error) {
+      error = accept_error.code().value();
+      failure = std::current_exception();
+    }
+    if (error == ECONNABORTED || error == EAGAIN || error == EINTR || error == EPROTO) {
+      continue;  // the peer gave up before we accepted: nothing to report (asyncio)
+    }
+    loop.call_exception_handler({out_of_resources(error) ? "socket.accept() out of system resource"
+                                                         : "Error on accepting a connection",
+                                 failure, current_task_name()});
+    co_await sleep(accept_retry_delay);
+  }
+}
+
+/// Runs one connection's callback; an escaping exception is reported and closes the
+/// connection (asyncio's StreamReaderProtocol does the same).
+coro<void> serve_client(coro<void> body, stream_writer writer) {
+  std::exception_ptr failure;
+  try {
+    co_await std::move(body);
+  } catch (const cancelled_error&) {
+    throw;
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  if (failure) {
+    get_running_loop().call_exception_handler(
+        {"Unhandled exception in client_connected_cb", failure, current_task_name()});
+    writer.close();
+  }
+}
+
+}  // namespace
+
+void server_state::start_accepting() {
+  for (std::size_t index = 0; index < listeners_.size(); ++index) {
+    accept_loop_token token(*this, index);
+    ++live_accept_loops_;
+    coro<void> body = accept_loop(std::move(token));
+    accept_tasks_.push_back(create_task(std::move(body)));
+  }
+}
+
+void server_state::connection_accepted(socket connection) {
+  auto [reader, writer] = open_streams(std::move(connection), options_.streams());
+  stream_access::of(writer).join(*this);
+  coro<void> body;
+  try {
+    body = handler_(reader, writer);
+  } catch (const std::exception&) {
+    get_running_loop().call_exception_handler(
+        {"Unhandled exception in client_connected_cb", std::current_exception(), {}});
+    writer.close();
+    return;
+  }
+  create_task(serve_client(std::move(body), std::move(writer)));
+}
+
+void server_state::close() noexcept {
+  if (closed_) {
+    return;
+  }
+  closed_ = true;
+  for (task<void>& accepting : accept_tasks_) {
+    accepting.cancel();
+  }
+  accept_tasks_.clear();
+  try {
+    closed_event.set();
+  } catch (...) {
+  }
+  check_all_done();
+}
+
+// --- starting --------------------------------------------------------------------------------
+
+namespace {
+
+socket bind_listener(const addrinfo_entry& entry, const server_options& options) {
+  socket listener = socket::create(entry.family, SOCK_STREAM, entry.protocol);
+  if (options.reuse_address) {
+    listener.set_reuse_address(true);
+  }
+  if (options.reuse_port) {
+    listener.set_option(SOL_SOCKET, SO_REUSEPORT, 1);
+  }
+  if (entry.family == AF_INET6) {
+    // Bind the IPv6 address only, so that "" can bind 0.0.0.0 and :: side by side (asyncio).
+    listener.set_option(IPPROTO_IPV6, IPV6_V6ONLY, 1);
+  }
+  try {
+    listener.bind(entry.addr);
+  } catch (const std::system_error& error) {
+    throw std::system_error(
+        error.code(),
+        fmt::format("error while attempting to bind on address {}", entry.addr.to_string()));
+  }
+  listener.listen(options.backlog);
+  return listener;
+}
+
+}  // namespace
+
+coro<server> start_tcp_server(client_handler handler, std::string host, std::uint16_t port,
+                              server_options options) {
+  check_stream_options(options.streams(), "start_server");
+  addrinfo_options hints;
+  hints.family = options.family;
+  hints.type = SOCK_STREAM;
+  hints.flags = AI_PASSIVE;
+  std::string lookup_host = host;
+  coro<std::vector<addrinfo_entry>> lookup = getaddrinfo(std::move(lookup_host), port, hints);
+  std::vector<addrinfo_entry> entries = co_await std::move(lookup);
+  auto* state = new server_state(std::move(handler), options);
+  server result = server_state::make_handle(state);
+  std::vector<address> bound;
+  for (const addrinfo_entry& entry : entries) {
+    bool seen = false;
+    for (const address& done : bound) {
+      seen = seen || done == entry.addr;
+    }
+    if (seen) {
+      continue;
+    }
+    bound.push_back(entry.addr);
+    state->listen_on(bind_listener(entry, options));
+  }
+  if (bound.empty()) {
+    throw std::runtime_error("start_server: getaddrinfo() returned empty list for " + host);
+  }
+  state->start_accepting();
+  co_return result;
+}
+
+coro<server> start_unix_server_with(client_handler handler, std::string path,
+                                    server_options options) {
+  check_stream_options(options.streams(), "start_unix_server");
+  if (path.empty()) {
+    throw std::invalid_argument("start_unix_server: the path is empty");
+  }
+  struct stat info {};
+  if (::lstat(path.c_str(), &info) == 0 && S_ISSOCK(info.st_mode)) {
+    ::unlink(path.c_str());  // a stale socket from an earlier run (asyncio does the same)
+  }
+  auto* state = new server_state(std::move(handler), options);
+  server result = server_state::make_handle(state);
+  socket listener = socket::unix_stream();
+  try {
+    listener.bind(address::unix_path(path));
+  } catch (const std::system_error& error) {
+    throw std::system_error(error.code(), "error while attempting to bind on address " + path);
+  }
+  listener.listen(options.backlog);
+  state->listen_on(std::move(listener), path);
+  state->start_accepting();
+  co_return result;
+}
+
+}  // namespace detail
+
+// --- the handle ------------------------------------------------------------------------------
+
+server::server(detail::server_state* state) noexcept : state_(state) { state_->add_ref(); }
+server::server(const server& other) noexcept : state_(other.state_) {
+  if (state_ != nullptr) {
+    state_->add_ref();
+  }
+}
+server::server(server&& other) noexcept : state_(std::exchange(other.state_, nullptr)) {}
+server& server::operator=(const server& other) noexcept {
+  server copy(other);
+  std::swap(state_, copy.state_);
+  return *this;
+}
+server& server::operator=(server&& other) noexcept {
+  server moved(std::move(other));
+  std::swap(state_, moved.state_);
+  return *this;
+}
+server::~server() {
+  if (state_ != nullptr) {
+    state_->release();
+  }
+}
+
+detail::server_state& server::state(const char* what) const {
+  if (state_ == nullptr) {
+    throw std::runtime_error(std::string(what) + ": the server handle is empty");
+  }
+  return *state_;
+}
+
+void server::close() const { state("close").close(); }
+
+void server::close_clients() const {
+  state("close_clients").for_each([](detail::stream_state& connection) { connection.close(); });
+}
+
+void server::abort_clients() const {
+  state("abort_clients").for_each([](detail::stream_state& connection) { connection.abort(); });
+}
+
+namespace {
+
+coro<void> wait_all_done([[maybe_unused]] server keep_alive, detail::server_state* state) {
+  co_await state->all_done.wait();
+}
+
+coro<void> serve_until_closed([[maybe_unused]] server keep_alive, detail::server_state* state) {
+  if (state->closed()) {
+    throw std::runtime_error("serve_forever: the server is closed");
+  }
+  if (state->serving_forever) {
+    throw std::runtime_error(
+        "serve_forever: the server is already being awaited on serve_forever()");
+  }
+  state->serving_forever = true;
+  std::exception_ptr cancellation;
+  try {
+    co_await state->closed_event.wait();
+  } catch (const cancelled_error&) {
+    cancellation = std::current_exception();
+  }
+  state->serving_forever = false;
+  if (cancellation) {
+    state->close();
+    co_await state->all_done.wait();
+    std::rethrow_exception(cancellation);
+  }
+}
+
+}  // namespace
+
+coro<void> server::wait_closed() const { return wait_all_done(*this, &state("wait_closed")); }
+
+coro<void> server::serve_forever() const {
+  return serve_until_closed(*this, &state("serve_forever"));
+}
+
+bool server::is_serving() const { return !state("is_serving").closed(); }
+
+std::vector<address> server::sockets() const { return state("sockets").addresses(); }
+
+std::size_t server::connection_count() const {
+  return state("connection_count").connection_count();
+}
+
+}  // namespace eddy

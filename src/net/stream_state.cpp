@@ -1,0 +1,423 @@
+// The shared connection state behind stream_reader and stream_writer: buffers, the two ops,
+// and closing.
+#include "eddy/detail/stream_state.hpp"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <utility>
+
+namespace eddy::detail {
+
+namespace {
+/// A receive into the buffer asks for at least this much room (compacting or growing first).
+constexpr std::size_t min_receive_space = 4 * 1024;
+constexpr std::size_t initial_read_capacity = 16 * 1024;
+}  // namespace
+
+// --- registry --------------------------------------------------------------------------------
+
+void connection_registry::add(stream_state& connection) noexcept {
+  connection.registry_ = this;
+  connection.registry_prev_ = nullptr;
+  connection.registry_next_ = first_;
+  if (first_ != nullptr) {
+    first_->registry_prev_ = &connection;
+  }
+  first_ = &connection;
+  ++count_;
+}
+
+void connection_registry::remove(stream_state& connection) noexcept {
+  (connection.registry_prev_ != nullptr ? connection.registry_prev_->registry_next_ : first_) =
+      connection.registry_next_;
+  if (connection.registry_next_ != nullptr) {
+    connection.registry_next_->registry_prev_ = connection.registry_prev_;
+  }
+  connection.registry_ = nullptr;
+  connection.registry_prev_ = connection.registry_next_ = nullptr;
+  --count_;
+}
+
+connection_registry::~connection_registry() {
+  while (first_ != nullptr) {
+    remove(*first_);
+  }
+}
+
+// --- life ------------------------------------------------------------------------------------
+
+stream_state::stream_state(loop_core& loop, int fd, kind what, const stream_options& options)
+    : loop_(&loop),
+      fd_(fd),
+      kind_(what),
+      limit_(options.limit),
+      high_water_(options.high_water),
+      low_water_(options.low_water) {
+  read_op_.owner = this;
+  read_op_.on_complete = &receive_completed;
+  write_op_.owner = this;
+  write_op_.on_complete = &send_completed;
+}
+
+stream_state::~stream_state() {
+  if (registry_ != nullptr) {
+    registry_->remove(*this);
+  }
+  if (fd_ >= 0) {
+    ::close(fd_);
+  }
+}
+
+void stream_state::drop_handle() noexcept {
+  if (--handles_ == 0) {
+    close();
+  }
+  release();
+}
+
+bool stream_state::loop_usable() const noexcept {
+  return (running_loop_on_thread == loop_ || loop_core::is_live(loop_)) &&
+         !loop_->is_closed_for_callbacks();
+}
+
+void stream_state::throw_if_failed(const char* what) const {
+  if (error_ != 0) {
+    throw std::system_error(error_, std::system_category(), what);
+  }
+}
+
+void stream_state::check_no_pending_read(const char* what) const {
+  if (read_in_flight_) {
+    throw std::runtime_error(
+        std::string(what) + " called while another coroutine is already waiting for incoming data");
+  }
+}
+
+// --- reading ---------------------------------------------------------------------------------
+
+std::string stream_state::take(std::size_t n) {
+  std::string data(reinterpret_cast<const char*>(read_buffer_.get()) + read_begin_, n);
+  discard(n);
+  return data;
+}
+
+void stream_state::discard(std::size_t n) noexcept {
+  read_begin_ += n;
+  if (read_begin_ == read_end_) {
+    read_begin_ = read_end_ = 0;  // empty: the next receive starts at the front again
+  }
+}
+
+void stream_state::prepare_receive_space() {
+  if (read_capacity_ - read_end_ >= min_receive_space) {
+    return;
+  }
+  std::size_t held = buffered();
+  if (read_begin_ > 0 && read_capacity_ - held >= min_receive_space && held <= read_capacity_ / 2) {
+    std::memmove(read_buffer_.get(), read_buffer_.get() + read_begin_, held);
+  } else {
+    std::size_t capacity = read_capacity_ == 0 ? initial_read_capacity : read_capacity_ * 2;
+    while (capacity - held < min_receive_space) {
+      capacity *= 2;
+    }
+    // new T[] of a trivial type leaves the bytes uninitialised: no zero-fill per growth.
+    std::unique_ptr<std::byte[]> grown(new std::byte[capacity]);
+    if (held > 0) {
+      std::memcpy(grown.get(), read_buffer_.get() + read_begin_, held);
+    }
+    read_buffer_ = std::move(grown);
+    read_capacity_ = capacity;
+  }
+  read_begin_ = 0;
+  read_end_ = held;
+}
+
+bool stream_state::start_receive(stream_receive_awaiter& waiter, std::span<std::byte> into) {
+  receiving_into_buffer_ = into.empty();
+  if (receiving_into_buffer_) {
+    prepare_receive_space();
+    read_op_.buffer = read_buffer_.get() + read_end_;
+    read_op_.length = read_capacity_ - read_end_;
+  } else {
+    read_op_.buffer = into.data();
+    read_op_.length = into.size();
+  }
+  read_op_.fd = fd_;
+  read_op_.opcode = kind_ == kind::socket ? io_opcode::recv : io_opcode::read;
+  read_op_.flags = 0;
+  read_op_.offset = no_offset;
+  read_op_.result = 0;
+  if (loop_->submit_io(read_op_)) {
+    apply_receive_result(read_op_.result, receiving_into_buffer_);
+    waiter.result_ = read_op_.result;
+    return true;
+  }
+  read_waiter_ = &waiter;
+  read_in_flight_ = true;
+  add_ref();  // the kernel's: the buffer stays alive until the op completes
+  return false;
+}
+
+void stream_state::apply_receive_result(std::int64_t result, bool into_buffer) noexcept {
+  if (result > 0) {
+    if (into_buffer) {
+      read_end_ += static_cast<std::size_t>(result);
+    }
+  } else if (result == 0) {
+    eof_ = true;
+  } else if (result != -ECANCELED && !lost_) {
+    fail(static_cast<int>(-result));
+  }
+}
+
+void stream_state::receive_completed(io_op& op) noexcept {
+  stream_state& self = *static_cast<owned_op&>(op).owner;
+  self.read_in_flight_ = false;
+  self.apply_receive_result(op.result, self.receiving_into_buffer_);
+  if (stream_receive_awaiter* waiter = std::exchange(self.read_waiter_, nullptr)) {
+    waiter->result_ = op.result;
+    waiter->task_->wake();
+  }
+  self.finish_close_if_idle();
+  self.release();
+}
+
+bool stream_receive_awaiter::await_suspend(std::coroutine_handle<> awaiting) {
+  task_ = &task_base::running(what_);
+  state_->check_no_pending_read(what_);
+  if (!task_->begin_wait(awaiting, this)) {
+    return false;
+  }
+  submitted_ = true;
+  if (state_->lost_) {
+    result_ = 0;  // closed under us: end of file
+    return false;
+  }
+  try {
+    return !state_->start_receive(*this, into_);
+  } catch (...) {
+    task_->end_wait_keep_result();
+    throw;
+  }
+}
+
+std::size_t stream_receive_awaiter::await_resume() {
+  if (!submitted_) {
+    task_->end_wait(false);  // a cancellation was pending: throws
+  }
+  bool delivered_to_caller = !into_.empty() && result_ > 0;
+  if (delivered_to_caller) {
+    // The bytes exist only in the caller's span: hand them over, cancel at the next await.
+    task_->end_wait_keep_result();
+    if (cancel_requested_) {
+      task_->keep_cancel_pending();
+    }
+  } else {
+    // Bytes received into the buffer stay there, so throwing loses nothing.
+    task_->end_wait(cancel_requested_);
+  }
+  return result_ > 0 ? static_cast<std::size_t>(result_) : 0;
+}
+
+bool stream_receive_awaiter::cancel_wait(task_base& waiter) noexcept {
+  if (cancel_requested_ || state_->read_waiter_ != this) {
+    return false;
+  }
+  cancel_requested_ = true;
+  waiter.loop().cancel_io(state_->read_op_);
+  return true;
+}
+
+// --- writing ---------------------------------------------------------------------------------
+
+void stream_state::write(const char* data, std::size_t size, const char* what) {
+  if (eof_requested_) {
+    throw std::runtime_error(std::string(what) + ": cannot call write() after write_eof()");
+  }
+  if (closing_ || lost_ || size == 0) {
+    return;  // CPython 3.12: a transport that is closing or lost drops writes silently
+  }
+  if (kind_ == kind::pipe_reader) {
+    throw std::runtime_error(std::string(what) + ": this stream is the read end of a pipe");
+  }
+  pending_.append(data, size);
+  if (!write_in_flight_) {
+    if (!loop_usable()) {
+      pending_.clear();
+      throw std::runtime_error(std::string(what) + ": the event loop is closed");
+    }
+    start_send();
+  }
+}
+
+void stream_state::start_send() {
+  // Runs only when no send is in flight: the accumulated bytes become the ones in flight.
+  sending_.swap(pending_);
+  pending_.clear();
+  sent_ = 0;
+  send_until_in_flight();
+}
+
+void stream_state::send_until_in_flight() {
+  while (true) {
+    if (sent_ == sending_.size()) {
+      sending_.clear();
+      sent_ = 0;
+      if (pending_.empty()) {
+        flushed();
+        return;
+      }
+      sending_.swap(pending_);
+    }
+    write_op_.fd = fd_;
+    write_op_.opcode = kind_ == kind::socket ? io_opcode::send : io_opcode::write;
+    write_op_.buffer = sending_.data() + sent_;
+    write_op_.length = sending_.size() - sent_;
+    write_op_.flags = 0;
+    write_op_.offset = no_offset;
+    write_op_.result = 0;
+    if (!loop_->submit_io(write_op_)) {
+      write_in_flight_ = true;
+      add_ref();  // the kernel's: sending_ stays alive until the op completes
+      return;
+    }
+    // Completed at once (epoll tries the send straight away).
+    if (write_op_.result < 0) {
+      fail(static_cast<int>(-write_op_.result));
+      return;
+    }
+    sent_ += static_cast<std::size_t>(write_op_.result);
+  }
+}
+
+void stream_state::send_completed(io_op& op) noexcept {
+  stream_state& self = *static_cast<owned_op&>(op).owner;
+  self.write_in_flight_ = false;
+  self.continue_sending(op.result);
+  self.finish_close_if_idle();
+  self.release();
+}
+
+void stream_state::continue_sending(std::int64_t result) noexcept {
+  if (lost_) {
+    sending_.clear();
+    sent_ = 0;
+    return;
+  }
+  if (!loop_usable()) {
+    teardown();  // the loop is closing and took the op back: no error, just the end
+    return;
+  }
+  if (result < 0) {
+    fail(static_cast<int>(-result));
+    return;
+  }
+  sent_ += static_cast<std::size_t>(result);
+  try {
+    send_until_in_flight();
+  } catch (...) {
+    fail(EBADF);  // the backend refused the op; treat the connection as broken
+    return;
+  }
+  // drain() waiters go as soon as the unsent bytes fall to the low-water mark.
+  if (!lost_ && write_buffer_size() <= low_water_) {
+    drain_waiters.wake_all(sync_waiter::state::granted);
+  }
+}
+
+void stream_state::flushed() noexcept {
+  drain_waiters.wake_all(sync_waiter::state::granted);
+  if (closing_) {
+    teardown();
+  } else if (eof_requested_) {
+    if (kind_ == kind::socket) {
+      ::shutdown(fd_, SHUT_WR);
+    } else {
+      teardown();  // a pipe signals end of file by closing
+    }
+  }
+}
+
+void stream_state::write_eof() {
+  if (eof_requested_ || closing_ || lost_) {
+    return;
+  }
+  eof_requested_ = true;
+  if (write_buffer_size() == 0 && !write_in_flight_) {
+    flushed();
+  }
+}
+
+// --- closing ---------------------------------------------------------------------------------
+
+void stream_state::close() noexcept {
+  if (closing_ || lost_) {
+    return;
+  }
+  closing_ = true;
+  if (!write_in_flight_ && write_buffer_size() == 0) {
+    teardown();
+  }
+}
+
+void stream_state::abort() noexcept {
+  if (lost_) {
+    return;
+  }
+  closing_ = true;
+  aborting_ = true;
+  teardown();
+}
+
+void stream_state::fail(int error) noexcept {
+  if (lost_) {
+    return;
+  }
+  error_ = error;
+  teardown();
+}
+
+void stream_state::teardown() noexcept {
+  if (lost_) {
+    return;
+  }
+  lost_ = true;
+  eof_ = true;  // readers see end of file (or error_)
+  pending_.clear();
+  bool loop_alive = running_loop_on_thread == loop_ || loop_core::is_live(loop_);
+  if (read_in_flight_ && loop_alive) {
+    loop_->cancel_io(read_op_);
+  }
+  if (write_in_flight_ && loop_alive) {
+    loop_->cancel_io(write_op_);
+  }
+  drain_waiters.wake_all(sync_waiter::state::closed);
+  finish_close_if_idle();
+}
+
+void stream_state::finish_close_if_idle() noexcept {
+  if (!lost_ || read_in_flight_ || write_in_flight_ || fd_ < 0) {
+    return;
+  }
+  if (aborting_ && kind_ == kind::socket) {
+    // An abortive close: the peer sees a reset instead of an orderly end of file.
+    linger no_linger{1, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_LINGER, &no_linger, sizeof no_linger);
+  }
+  ::close(fd_);
+  fd_ = -1;
+  closed_waiters.wake_all(sync_waiter::state::granted);
+  if (registry_ != nullptr) {
+    connection_registry* registry = registry_;
+    registry->remove(*this);
+    registry->connection_closed();
+  }
+}
+
+}  // namespace eddy::detail
