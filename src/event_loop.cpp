@@ -215,6 +215,7 @@ void event_loop::close() {
   }
   readers_.clear();
   writers_.clear();
+  signals_.reset();  // restores every signal's disposition; its pipe watch was retired above
   backend_->cancel_all();
   auto give_up = clock::now() + drain_limit;
   while (backend_->in_flight() > 0 && clock::now() < give_up) {

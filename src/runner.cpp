@@ -24,6 +24,27 @@ void runner::check_can_run() const {
   }
 }
 
+runner::interrupt_scope::interrupt_scope(runner& owner, any_task main_task) : owner_(owner) {
+  installed_ = detail::install_interrupt_handler(*owner.loop_, [&owner, main_task]() mutable {
+    ++owner.interrupt_count_;
+    if (!main_task.done()) {
+      main_task.cancel();
+    }
+  });
+}
+
+runner::interrupt_scope::~interrupt_scope() {
+  if (installed_) {
+    detail::remove_interrupt_handler(*owner_.loop_);
+  }
+}
+
+void runner::throw_if_interrupted(any_task main_task) {
+  if (interrupt_count_ > 0 && main_task.uncancel() == 0) {
+    throw keyboard_interrupt();
+  }
+}
+
 void runner::close() noexcept {
   if (closed_) {
     return;

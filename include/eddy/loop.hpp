@@ -16,6 +16,7 @@
 
 #include "eddy/coro.hpp"
 #include "eddy/detail/callback_node.hpp"
+#include "eddy/detail/datagram_awaiter.hpp"
 #include "eddy/detail/io_awaiter.hpp"
 #include "eddy/detail/loop_core.hpp"
 #include "eddy/detail/thread_call.hpp"
@@ -24,6 +25,7 @@
 #include "eddy/loop_options.hpp"
 #include "eddy/net/address.hpp"
 #include "eddy/net/socket.hpp"
+#include "eddy/signal.hpp"
 #include "eddy/task.hpp"
 #include "eddy/time.hpp"
 
@@ -238,6 +240,10 @@ class event_loop : public detail::loop_core {
   void set_debug(bool enabled) noexcept { debug_ = enabled; }
   /// "uring" or "epoll".
   [[nodiscard]] std::string_view backend_name() const noexcept;
+  /// Whether file operations (eddy/file.hpp) are io_uring operations on this loop (true), or
+  /// run on the default executor (false: the epoll backend, or a kernel without the file
+  /// opcodes). Results and errors are the same either way.
+  [[nodiscard]] bool native_file_ops() const noexcept;
 
   // --- low-level socket operations (asyncio's loop.sock_*) ---------------------------------
   // Each awaits one operation on a non-blocking socket and throws std::system_error with the
@@ -272,6 +278,30 @@ class event_loop : public detail::loop_core {
   [[nodiscard]] detail::connect_awaiter sock_connect(const socket& sock, const address& target) noexcept {
     return detail::connect_awaiter(sock.fd(), target);
   }
+  /// Sends `data` (alive until the await ends) as one datagram to `target` (copied); yields
+  /// the bytes sent. For datagram sockets; see also eddy::datagram_socket (net/datagram.hpp).
+  [[nodiscard]] detail::sendto_awaiter sock_sendto(const socket& sock, std::string_view data,
+                                                   const address& target) noexcept {
+    return {sock.fd(), std::as_bytes(std::span(data.data(), data.size())), &target, nullptr,
+            "sock_sendto"};
+  }
+  /// Receives one datagram of at most max_bytes: {data, from, truncated}. Throws
+  /// std::invalid_argument if max_bytes is 0.
+  [[nodiscard]] detail::recvfrom_awaiter sock_recvfrom(const socket& sock, std::size_t max_bytes) {
+    if (max_bytes == 0) {
+      throw std::invalid_argument("sock_recvfrom: max_bytes must be at least 1, got 0");
+    }
+    return {sock.fd(), max_bytes, nullptr, "sock_recvfrom"};
+  }
+  /// Receives one datagram into `buffer` (alive until the await ends): {size, from,
+  /// truncated}. Throws std::invalid_argument for an empty buffer.
+  [[nodiscard]] detail::recvfrom_into_awaiter sock_recvfrom_into(const socket& sock,
+                                                                 std::span<std::byte> buffer) {
+    if (buffer.empty()) {
+      throw std::invalid_argument("sock_recvfrom_into: the buffer is empty");
+    }
+    return {sock.fd(), buffer, nullptr, "sock_recvfrom_into"};
+  }
 
   // --- watching descriptors (asyncio's add_reader / add_writer) ----------------------------
 
@@ -284,6 +314,21 @@ class event_loop : public detail::loop_core {
   /// As add_reader, for writability.
   void add_writer(int fd, std::function<void()> callback);
   bool remove_writer(int fd);
+
+  // --- Unix signals (asyncio's add_signal_handler; how it works: eddy/signal.hpp) -----------
+
+  /// Calls `callback()` on the loop's thread, as an ordinary callback, each time signal
+  /// `signo` arrives (deliveries close together may be coalesced). Replaces this loop's earlier
+  /// handler for the signal. Works from whichever thread the kernel delivers the signal to, and
+  /// wakes the loop when it is blocked waiting for I/O. An exception the callback throws goes
+  /// to the exception handler. Throws std::invalid_argument for a number that is not a signal,
+  /// for SIGKILL and SIGSTOP, for a signal the C library reserves, and for an empty callback;
+  /// std::runtime_error if another loop handles `signo` or this loop is closed.
+  void add_signal_handler(int signo, std::function<void()> callback);
+  /// Removes the handler of `signo` and restores the disposition the signal had before
+  /// add_signal_handler. Returns whether a handler was registered. Throws
+  /// std::invalid_argument for a number that is not a signal.
+  bool remove_signal_handler(int signo);
 
  private:
   friend class detail::loop_core;
@@ -304,6 +349,11 @@ class event_loop : public detail::loop_core {
 
   friend detail::loop_threads& detail::threads_of(detail::loop_core& loop) noexcept;
   detail::loop_threads_ptr threads_;  ///< mailbox and default executor (src/thread_pool.cpp)
+
+  friend bool detail::install_interrupt_handler(event_loop& loop, std::function<void()> on_interrupt);
+  friend void detail::remove_interrupt_handler(event_loop& loop) noexcept;
+  detail::loop_signals& signals();    ///< made on first use (src/signal.cpp)
+  detail::loop_signals_ptr signals_;  ///< null until the first signal handler
 };
 
 /// The loop running on this thread (asyncio.get_running_loop). Throws std::runtime_error when

@@ -5,10 +5,22 @@
 #include <utility>
 
 #include "eddy/coro.hpp"
+#include "eddy/errors.hpp"
 #include "eddy/loop.hpp"
 #include "eddy/loop_options.hpp"
+#include "eddy/task.hpp"
 
 namespace eddy {
+
+/// What run() and runner::run() throw when Ctrl-C (SIGINT) cancelled the main task and the
+/// task ended cancelled (Python's KeyboardInterrupt). Like cancelled_error, and like Python's
+/// BaseException, it is deliberately not derived from std::exception, so
+/// `catch (const std::exception&)` does not swallow a Ctrl-C. A program that wants the usual
+/// exit status catches it in main() and returns 130 (128 + SIGINT).
+class keyboard_interrupt {
+ public:
+  [[nodiscard]] const char* what() const noexcept { return "keyboard interrupt (SIGINT)"; }
+};
 
 /// Owns a loop for running coroutines from synchronous code (asyncio.Runner).
 ///
@@ -25,11 +37,25 @@ class runner {
   /// Runs `main` as a task until it is done and returns its value or rethrows its exception.
   /// Can be called again for another coroutine on the same loop. Throws std::runtime_error if
   /// called while a loop runs on this thread or after close().
+  ///
+  /// Ctrl-C (asyncio.Runner's behaviour): on the main thread, while SIGINT has its default
+  /// disposition, the first SIGINT during run() cancels the main task, so its try/catch blocks
+  /// and destructors run. If the task then ends cancelled, run() throws keyboard_interrupt
+  /// instead of cancelled_error; if it swallows the cancellation, run() returns normally. A
+  /// second SIGINT restores the default disposition and ends the process at once. SIGINT gets
+  /// its default disposition back when run() returns.
   template <class T>
   T run(coro<T> main) {
     check_can_run();
     event_loop& loop = get_loop();
-    return loop.run_until_complete(loop.create_task(std::move(main)));
+    task<T> main_task = loop.create_task(std::move(main));
+    interrupt_scope interrupts(*this, main_task);
+    try {
+      return loop.run_until_complete(main_task);
+    } catch (const cancelled_error&) {
+      throw_if_interrupted(main_task);
+      throw;
+    }
   }
 
   /// The loop, created on first use with the runner's options.
@@ -41,9 +67,25 @@ class runner {
  private:
   void check_can_run() const;
 
+  /// Ctrl-C handling for one run() (src/runner.cpp).
+  class interrupt_scope {
+   public:
+    interrupt_scope(runner& owner, any_task main_task);
+    ~interrupt_scope();
+    interrupt_scope(const interrupt_scope&) = delete;
+    interrupt_scope& operator=(const interrupt_scope&) = delete;
+
+   private:
+    runner& owner_;
+    bool installed_ = false;
+  };
+  /// Throws keyboard_interrupt when a Ctrl-C cancelled `main_task` and nothing else did.
+  void throw_if_interrupted(any_task main_task);
+
   loop_options options_;
   std::optional<event_loop> loop_;
   bool closed_ = false;
+  int interrupt_count_ = 0;  ///< SIGINTs seen during run() (asyncio.Runner._interrupt_count)
 };
 
 /// Runs `main` on a new loop and returns its value or rethrows its exception (asyncio.run).
