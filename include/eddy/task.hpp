@@ -182,21 +182,33 @@ namespace detail {
 loop_core& loop_for_new_task();
 
 template <class T>
-task<T> spawn_task(loop_core& loop, coro<T> body, std::string name) {
+task<T> spawn_task(loop_core& loop, coro<T> body) {
   loop.check_usable("create_task");
-  auto* state = task_state<T>::spawn(loop, std::move(body));
+  return task<T>(state_ref<task_state<T>>::adopt(task_state<T>::spawn(loop, std::move(body))));
+}
+
+template <class T>
+task<T> spawn_task(loop_core& loop, coro<T> body, std::string name) {
+  task<T> spawned = spawn_task(loop, std::move(body));
   if (!name.empty()) {
-    state->set_name(std::move(name));
+    spawned.set_name(std::move(name));
   }
-  return task<T>(state_ref<task_state<T>>::adopt(state));
+  return spawned;
 }
 }  // namespace detail
 
 /// Schedules `body` as a task on the running loop (asyncio.create_task). It starts when the
 /// caller next suspends. Throws std::runtime_error when no loop is running on this thread.
 template <class T>
-task<T> create_task(coro<T> body, std::string name = {}) {
+task<T> create_task(coro<T> body, std::string name) {
   return detail::spawn_task(detail::loop_for_new_task(), std::move(body), std::move(name));
+}
+
+/// As above, named "Task-<n>". (An overload rather than a default argument: the spawn hot
+/// path then builds and destroys no std::string.)
+template <class T>
+task<T> create_task(coro<T> body) {
+  return detail::spawn_task(detail::loop_for_new_task(), std::move(body));
 }
 
 }  // namespace eddy
