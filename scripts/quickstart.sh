@@ -6,7 +6,8 @@
 #   scripts/quickstart.sh test              install what is missing, build and run the whole
 #                                           test suite with GCC 12 (`dev` preset: ASan+UBSan),
 #                                           then with clang-16 (`clang` preset: ASan+UBSan),
-#                                           then the thread bridge's tests under TSan
+#                                           then the examples and benchmarks in the release
+#                                           build, then the thread bridge's tests under TSan
 #   scripts/quickstart.sh test --gcc-only   the same, GCC only
 #
 # Environment: EDDY_JOBS (build and ctest parallelism; default 2 for `test`, nproc otherwise),
@@ -133,6 +134,29 @@ run_tsan_thread_suite() {
   fi
 }
 
+# run_release_smoke: the examples and benchmark programs again, optimised and without
+# sanitizers, the way users run them (this is also the only build where the frame allocator's
+# slabs are on: sanitizer builds use plain operator new so use-after-free stays visible).
+run_release_smoke() {
+  local jobs=$1 log=build/release-ctest.log status=0 line started=$SECONDS
+  say "GCC release: configure + build examples and benchmarks (preset release, -j$jobs)"
+  if ! cmake --preset release -DEDDY_TEST_CONSUMERS=OFF || \
+     ! cmake --build --preset release -j "$jobs" --target examples/all benchmarks/all; then
+    summary+=("quickstart: GCC release (examples, benchmarks): FAILED (build)")
+    failed=1
+    return
+  fi
+  say "GCC release: ctest -L 'example|bench'"
+  ctest --preset release -L '^(example|bench)$' -j "$jobs" 2>&1 | tee "$log" || status=$?
+  line=$(grep -E '^[0-9]+% tests passed' "$log" | tail -n 1 || true)
+  if [[ $status == 0 ]]; then
+    summary+=("quickstart: GCC release (examples, benchmarks): PASSED — ${line:-no ctest summary} ($((SECONDS - started))s)")
+  else
+    summary+=("quickstart: GCC release (examples, benchmarks): FAILED — ${line:-ctest exited $status} (log $log)")
+    failed=1
+  fi
+}
+
 install_missing_packages
 
 if [[ $mode == run ]]; then
@@ -150,6 +174,7 @@ fi
 jobs=${EDDY_JOBS:-2}
 mkdir -p build
 run_suite dev "GCC $(g++ -dumpfullversion 2>/dev/null || echo '?') (dev: ASan+UBSan)" "$jobs"
+run_release_smoke "$jobs"
 if [[ $gcc_only == 0 ]]; then
   run_suite clang \
     "clang $(clang++-16 -dumpversion 2>/dev/null || echo '?') (clang: ASan+UBSan)" "$jobs"
