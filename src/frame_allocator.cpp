@@ -8,6 +8,8 @@
 #include <vector>
 
 namespace eddy::detail {
+
+#ifndef EDDY_DETAIL_NO_FRAME_CACHE
 namespace {
 
 constexpr std::size_t first_chunk = 64 * 1024;
@@ -30,7 +32,7 @@ shared_pool& pool() {
   return *instance;
 }
 
-/// Appends list `tail_first` in front of `head` and returns the new head.
+/// Puts `list` in front of `onto` and returns the joined list.
 frame_allocator::free_block* splice(frame_allocator::free_block* list, frame_allocator::free_block* onto) {
   if (list == nullptr) return onto;
   frame_allocator::free_block* last = list;
@@ -42,7 +44,6 @@ frame_allocator::free_block* splice(frame_allocator::free_block* list, frame_all
 }  // namespace
 
 frame_allocator::cache::cache() noexcept {
-#ifndef EDDY_DETAIL_NO_FRAME_CACHE
   shared_pool& shared = pool();
   std::lock_guard guard(shared.mutex);
   for (std::size_t each = 0; each < class_count; ++each) {
@@ -52,11 +53,9 @@ frame_allocator::cache::cache() noexcept {
   chunk_next = shared.chunk_next;
   chunk_end = shared.chunk_end;
   shared.chunk_next = shared.chunk_end = nullptr;
-#endif
 }
 
 frame_allocator::cache::~cache() {
-#ifndef EDDY_DETAIL_NO_FRAME_CACHE
   shared_pool& shared = pool();
   std::lock_guard guard(shared.mutex);
   for (std::size_t each = 0; each < class_count; ++each) {
@@ -69,7 +68,6 @@ frame_allocator::cache::~cache() {
     shared.chunk_end = chunk_end;
   }
   chunk_next = chunk_end = nullptr;
-#endif
 }
 
 void frame_allocator::cache::take_chunk() {
@@ -98,5 +96,13 @@ void frame_allocator::cache::take_chunk() {
   chunk_next = static_cast<char*>(chunk);
   chunk_end = chunk_next + size;
 }
+
+#else  // sanitizers: every block is a plain operator-new block; there is nothing to pool.
+
+frame_allocator::cache::cache() noexcept = default;
+frame_allocator::cache::~cache() = default;
+void frame_allocator::cache::take_chunk() { throw std::bad_alloc(); }
+
+#endif
 
 }  // namespace eddy::detail
