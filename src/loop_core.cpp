@@ -48,6 +48,8 @@ bool loop_core::submit_io(io_op& op) {
 
 void loop_core::cancel_io(io_op& op) noexcept { backend_->cancel(op); }
 
+bool loop_core::supports_multishot() const noexcept { return backend_->supports_multishot(); }
+
 void loop_core::call_exception_handler(const exception_context& context) noexcept {
   event_loop& loop = public_loop();
   if (exception_handler_) {

@@ -27,6 +27,12 @@ class backend {
   /// regular files). When false, eddy/file.hpp runs them on the thread pool instead.
   [[nodiscard]] virtual bool supports_file_ops() const noexcept { return false; }
 
+  /// Whether submit() takes accept_multishot and recv_multishot (io_uring with provided
+  /// buffer rings, Linux 5.19+/6.0+). A recv_multishot that completes at once with -EINVAL
+  /// (a kernel with buffer rings but no multishot receive) turns this false for good: callers
+  /// then fall back to recv.
+  [[nodiscard]] virtual bool supports_multishot() const noexcept { return false; }
+
   /// Starts op. Returns true when the operation completed at once: its result is in op.result
   /// and on_complete will not be called. Returns false when it is in flight: on_complete is
   /// called later from poll(), exactly once.

@@ -87,6 +87,8 @@ bool waits_for_input(const io_op& op) noexcept {
     case io_opcode::close:
     case io_opcode::fsync:
     case io_opcode::statx:
+    case io_opcode::accept_multishot:  // never queued: attempt() refuses multishot opcodes
+    case io_opcode::recv_multishot:
       return false;
   }
   return false;
@@ -275,6 +277,9 @@ class epoll_backend final : public backend {
       case io_opcode::fsync:
       case io_opcode::statx:
         return -EOPNOTSUPP;
+      case io_opcode::accept_multishot:  // supports_multishot() is false: callers never ask
+      case io_opcode::recv_multishot:
+        return -EINVAL;
     }
     return -EINVAL;
   }

@@ -20,6 +20,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <array>
 #include <cerrno>
@@ -160,11 +161,77 @@ bool harmless_enter_result(int result) noexcept {
          result == -EBUSY;
 }
 
+/// The buffers multishot receives land in: a ring of provided buffers (group 0) registered
+/// with the kernel, which picks one per completion. Each goes back to the ring as soon as the
+/// completion's on_complete has copied what it wanted, so the pool only has to cover the
+/// completions of one reap batch, not every connection.
+class provided_buffers {
+ public:
+  static constexpr unsigned count = 1024;  // a power of two, as the kernel requires
+  static constexpr unsigned size = 4096;
+  static constexpr int group = 0;
+
+  provided_buffers() = default;
+  provided_buffers(const provided_buffers&) = delete;
+  provided_buffers& operator=(const provided_buffers&) = delete;
+  ~provided_buffers() {
+    if (ring_ != nullptr) ::munmap(ring_, ring_bytes);
+    if (pool_ != nullptr) ::munmap(pool_, pool_bytes);
+  }
+
+  /// Registers an empty ring with the kernel; false where it has no buffer rings (before
+  /// 5.19), or memory is short: multishot is then simply not offered.
+  bool register_with(io_uring& ring) noexcept {
+    void* memory = ::mmap(nullptr, ring_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (memory == MAP_FAILED) return false;
+    io_uring_buf_reg registration{};
+    registration.ring_addr = reinterpret_cast<std::uintptr_t>(memory);
+    registration.ring_entries = count;
+    registration.bgid = group;
+    if (io_uring_register_buf_ring(&ring, &registration, 0) != 0) {
+      ::munmap(memory, ring_bytes);
+      return false;
+    }
+    ring_ = static_cast<io_uring_buf_ring*>(memory);
+    io_uring_buf_ring_init(ring_);
+    return true;
+  }
+
+  /// Hands every buffer to the kernel, the first time a multishot receive needs them (their
+  /// pages are touched only as the kernel fills them). Throws std::system_error.
+  void fill_once() {
+    if (pool_ != nullptr) return;
+    void* memory = ::mmap(nullptr, pool_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (memory == MAP_FAILED) throw std::system_error(errno, std::system_category(), "mmap (receive buffers)");
+    pool_ = static_cast<std::byte*>(memory);
+    for (unsigned id = 0; id < count; ++id) {
+      io_uring_buf_ring_add(ring_, data(id), size, static_cast<unsigned short>(id), io_uring_buf_ring_mask(count),
+                            static_cast<int>(id));
+    }
+    io_uring_buf_ring_advance(ring_, count);
+  }
+
+  [[nodiscard]] std::byte* data(unsigned id) const noexcept { return pool_ + std::size_t{id} * size; }
+
+  void give_back(unsigned id) noexcept {
+    io_uring_buf_ring_add(ring_, data(id), size, static_cast<unsigned short>(id), io_uring_buf_ring_mask(count), 0);
+    io_uring_buf_ring_advance(ring_, 1);
+  }
+
+ private:
+  static constexpr std::size_t ring_bytes = count * sizeof(io_uring_buf);
+  static constexpr std::size_t pool_bytes = std::size_t{count} * size;
+
+  io_uring_buf_ring* ring_ = nullptr;
+  std::byte* pool_ = nullptr;
+};
+
 class uring_backend final : public backend {
  public:
   uring_backend() {
     require_opcodes(ring_.ring);
     file_ops_ = has_file_opcodes(ring_.ring);
+    multishot_ = buffers_.register_with(ring_.ring);
     arm_wake();
   }
 
@@ -177,11 +244,14 @@ class uring_backend final : public backend {
 
   [[nodiscard]] bool supports_file_ops() const noexcept override { return file_ops_; }
 
+  [[nodiscard]] bool supports_multishot() const noexcept override { return multishot_; }
+
   bool submit(io_op& op) override {
     io_uring_sqe* sqe = next_sqe();
     if (sqe == nullptr) {
       throw std::system_error(EBUSY, std::system_category(), "io_uring submission queue is full");
     }
+    if (op.opcode == io_opcode::recv_multishot) buffers_.fill_once();
     prepare(*sqe, op);
     io_uring_sqe_set_data64(sqe, user_data_of(op));
     track(op);
@@ -323,6 +393,14 @@ class uring_backend final : public backend {
         io_uring_prep_statx(&sqe, op.fd, "", AT_EMPTY_PATH, static_cast<unsigned>(op.length),
                             static_cast<struct statx*>(op.buffer));
         break;
+      case io_opcode::accept_multishot:
+        io_uring_prep_multishot_accept(&sqe, op.fd, nullptr, nullptr, op.flags);
+        break;
+      case io_opcode::recv_multishot:
+        io_uring_prep_recv_multishot(&sqe, op.fd, nullptr, 0, op.flags);
+        sqe.flags |= IOSQE_BUFFER_SELECT;
+        sqe.buf_group = provided_buffers::group;
+        break;
     }
   }
 
@@ -403,6 +481,7 @@ class uring_backend final : public backend {
     struct completion {
       std::uint64_t user_data;
       int result;
+      unsigned flags;
     };
     std::array<completion, reap_batch> batch;
     io_uring& ring = ring_.ring;
@@ -411,27 +490,36 @@ class uring_backend final : public backend {
       unsigned head = 0;
       io_uring_cqe* cqe = nullptr;
       io_uring_for_each_cqe(&ring, head, cqe) {
-        batch[count++] = {cqe->user_data, cqe->res};
+        batch[count++] = {cqe->user_data, cqe->res, cqe->flags};
         if (count == batch.size()) break;
       }
       if (count == 0) return;
       io_uring_cq_advance(&ring, count);
       budget = count < budget ? budget - count : 0;
-      for (unsigned i = 0; i < count; ++i) complete(batch[i].user_data, batch[i].result, mode);
+      for (unsigned i = 0; i < count; ++i) complete(batch[i].user_data, batch[i].result, batch[i].flags, mode);
     }
   }
 
-  void complete(std::uint64_t user_data, int result, dispatch mode) noexcept {
+  void complete(std::uint64_t user_data, int result, unsigned flags, dispatch mode) noexcept {
     if (user_data == cancel_tag || user_data == LIBURING_UDATA_TIMEOUT) return;
     if (user_data == wake_tag) {
       woken(result);
       return;
     }
     io_op& op = *reinterpret_cast<io_op*>(static_cast<std::uintptr_t>(user_data));
-    untrack(op);
+    // A multishot op stays in flight (and tracked) until its last completion.
+    op.more = (flags & IORING_CQE_F_MORE) != 0;
+    if (!op.more) untrack(op);
     op.result = result;
+    const bool has_buffer = (flags & IORING_CQE_F_BUFFER) != 0;
+    const unsigned buffer_id = flags >> IORING_CQE_BUFFER_SHIFT;
+    if (has_buffer) op.buffer = buffers_.data(buffer_id);
+    if (op.opcode == io_opcode::recv_multishot && result == -EINVAL && !op.more) {
+      multishot_ = false;  // buffer rings, but no multishot receive (before 6.0)
+    }
     // on_complete may resume the frame holding op and free it: nothing touches op afterwards.
     if (mode == dispatch::call_on_complete) op.on_complete(op);
+    if (has_buffer) buffers_.give_back(buffer_id);
   }
 
   void woken(int result) noexcept {
@@ -493,8 +581,9 @@ class uring_backend final : public backend {
     }
   }
 
-  // Declared first so that it is closed after the ring is gone.
+  // Declared first so that they are released after the ring is gone.
   wake_fd wake_fd_;
+  provided_buffers buffers_;
   ring_handle ring_;
 
   /// Where the kernel puts the eventfd counter when the armed wake read completes.
@@ -511,6 +600,8 @@ class uring_backend final : public backend {
   bool closing_ = false;
   /// The kernel has OPENAT, CLOSE, FSYNC and STATX (see has_file_opcodes).
   bool file_ops_ = false;
+  /// accept_multishot and recv_multishot are offered (see supports_multishot()).
+  bool multishot_ = false;
 
   /// Submitted ops whose CQE has not been reaped, linked through backend_next/backend_prev.
   io_op* in_flight_head_ = nullptr;

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <chrono>
 #include <exception>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -23,6 +24,7 @@
 #include "eddy/sync/event.hpp"
 #include "eddy/task.hpp"
 #include "eddy/time.hpp"
+#include "net/multishot_accept.hpp"
 #include "net/stream_access.hpp"
 
 namespace eddy {
@@ -183,13 +185,26 @@ bool out_of_resources(int error) {
   return error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM;
 }
 
+/// Where the kernel offers it (io_uring, 5.19+), one multishot accept serves the listener for
+/// as long as it accepts without error; otherwise each connection is one sock_accept.
 coro<void> accept_loop(accept_loop_token token) {
   server_state& server = token.server();
   event_loop& loop = get_running_loop();
+  std::optional<detail::multishot_acceptor_handle> multishot;
+  if (loop.supports_multishot()) {
+    multishot.emplace(loop, server.listener(token.index()).fd());
+  }
   while (!server.closed()) {
     std::exception_ptr failure;
     int error = 0;
     try {
+      if (multishot) {
+        int accepted = co_await (*multishot)->next();
+        if (accepted >= 0) {
+          server.connection_accepted(socket(accepted));
+        }
+        continue;
+      }
       auto [connection, peer] = co_await loop.sock_accept(server.listener(token.index()));
       server.connection_accepted(std::move(connection));
       continue;

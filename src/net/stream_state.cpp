@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -61,6 +62,7 @@ stream_state::stream_state(loop_core& loop, int fd, kind what, const stream_opti
       low_water_(options.low_water) {
   read_op_.owner = this;
   read_op_.on_complete = &receive_completed;
+  use_multishot_ = what == kind::socket && loop.supports_multishot();
   write_op_.owner = this;
   write_op_.on_complete = &send_completed;
 }
@@ -93,7 +95,7 @@ void stream_state::throw_if_failed(const char* what) const {
 }
 
 void stream_state::check_no_pending_read(const char* what) const {
-  if (read_in_flight_) {
+  if (read_waiter_ != nullptr) {
     throw std::runtime_error(
         std::string(what) + " called while another coroutine is already waiting for incoming data");
   }
@@ -139,6 +141,15 @@ void stream_state::prepare_receive_space() {
 }
 
 bool stream_state::start_receive(stream_receive_awaiter& waiter, std::span<std::byte> into) {
+  if (use_multishot_) {
+    // The armed receive delivers (into `into` when it asks for it, else into the buffer); a
+    // receive paused or ended by the kernel is armed again.
+    if (!read_in_flight_) {
+      arm_multishot();
+    }
+    read_waiter_ = &waiter;
+    return false;
+  }
   receiving_into_buffer_ = into.empty();
   if (receiving_into_buffer_) {
     prepare_receive_space();
@@ -176,8 +187,111 @@ void stream_state::apply_receive_result(std::int64_t result, bool into_buffer) n
   }
 }
 
+void stream_state::arm_multishot() {
+  read_op_.fd = fd_;
+  read_op_.opcode = io_opcode::recv_multishot;
+  read_op_.flags = 0;
+  read_op_.buffer = nullptr;
+  read_op_.length = 0;
+  read_op_.result = 0;
+  read_op_.more = false;
+  read_in_flight_ = true;
+  add_ref();  // the kernel's, until the receive's last completion
+  bool completed_at_once = false;
+  try {
+    completed_at_once = loop_->submit_io(read_op_);
+  } catch (...) {
+    read_in_flight_ = false;
+    release();
+    throw;
+  }
+  if (completed_at_once) {
+    multishot_received(read_op_);
+  }
+}
+
+void stream_state::deliver(const std::byte* data, std::size_t size) noexcept {
+  std::size_t to_caller = 0;
+  if (read_waiter_ != nullptr && !read_waiter_->into_.empty() && buffered() == 0) {
+    // read_into(): straight into the caller's span, the rest (if any) into the buffer.
+    to_caller = std::min(size, read_waiter_->into_.size());
+    std::memcpy(read_waiter_->into_.data(), data, to_caller);
+  }
+  std::size_t rest = size - to_caller;
+  if (rest > 0) {
+    try {
+      prepare_receive_space();  // at least min_receive_space (4 KiB, one provided buffer) free
+    } catch (...) {
+      fail(ENOMEM);
+      return;
+    }
+    std::memcpy(read_buffer_.get() + read_end_, data + to_caller, rest);
+    read_end_ += rest;
+  }
+  if (read_waiter_ != nullptr) {
+    read_waiter_->result_ = static_cast<std::int64_t>(to_caller > 0 ? to_caller : size);
+  }
+}
+
+void stream_state::multishot_received(io_op& op) noexcept {
+  const bool last = !op.more;
+  if (last) {
+    read_in_flight_ = false;
+  }
+  bool news = true;  // something a waiting reader must hear about
+  if (op.result > 0) {
+    if (!lost_) {
+      deliver(static_cast<const std::byte*>(op.buffer), static_cast<std::size_t>(op.result));
+      if (!last && read_waiter_ == nullptr && buffered() > pause_threshold() && !lost_) {
+        loop_->cancel_io(read_op_);  // the reader is behind: let the socket buffer fill instead
+      }
+    }
+  } else if (op.result == 0) {
+    eof_ = true;
+  } else if (op.result == -ENOBUFS || op.result == -ECANCELED) {
+    news = false;  // paused, or out of provided buffers for a moment: arm again if needed
+  } else if (op.result == -EINVAL && !loop_->supports_multishot()) {
+    use_multishot_ = false;  // a kernel without multishot receive: plain receives from now on
+    news = false;
+  } else if (!lost_) {
+    fail(static_cast<int>(-op.result));
+  }
+  if (read_waiter_ != nullptr && !news && !read_in_flight_ && !lost_) {
+    // A reader still waits and nothing arrived: start receiving again for it (a multishot
+    // receive, or a plain one after the fallback).
+    stream_receive_awaiter* waiter = std::exchange(read_waiter_, nullptr);
+    bool done = false;
+    try {
+      done = start_receive(*waiter, waiter->into_);
+    } catch (...) {
+      waiter->result_ = 0;
+      done = true;
+      fail(EBADF);
+    }
+    if (done) {
+      waiter->task_->wake();
+    }
+  }
+  if (news || lost_) {
+    if (stream_receive_awaiter* waiter = std::exchange(read_waiter_, nullptr)) {
+      if (op.result <= 0) {
+        waiter->result_ = 0;
+      }
+      waiter->task_->wake();
+    }
+  }
+  if (last) {
+    finish_close_if_idle();
+    release();
+  }
+}
+
 void stream_state::receive_completed(io_op& op) noexcept {
   stream_state& self = *static_cast<owned_op&>(op).owner;
+  if (op.opcode == io_opcode::recv_multishot) {
+    self.multishot_received(op);
+    return;
+  }
   self.read_in_flight_ = false;
   self.apply_receive_result(op.result, self.receiving_into_buffer_);
   if (stream_receive_awaiter* waiter = std::exchange(self.read_waiter_, nullptr)) {
@@ -230,6 +344,14 @@ bool stream_receive_awaiter::cancel_wait(task_base& waiter) noexcept {
     return false;
   }
   cancel_requested_ = true;
+  if (state_->read_op_.opcode == io_opcode::recv_multishot) {
+    // The armed receive feeds the buffer, not this waiter: it can leave at once, and what
+    // arrives later waits in the buffer for the next read.
+    state_->read_waiter_ = nullptr;
+    result_ = 0;
+    waiter.wake();
+    return true;
+  }
   waiter.loop().cancel_io(state_->read_op_);
   return true;
 }

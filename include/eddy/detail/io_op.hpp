@@ -27,6 +27,10 @@ enum class io_opcode : std::uint8_t {
   close,    ///< fd; result = 0
   fsync,    ///< fd, flags = fsync_datasync or 0; result = 0
   statx,    ///< fd (the open file itself: AT_EMPTY_PATH), buffer = struct statx*, length = STATX_* mask; result = 0
+  // Multishot operations (only where backend::supports_multishot()): one submit, a completion
+  // per event. io_op::more says whether another completion will follow.
+  accept_multishot,  ///< fd, flags = SOCK_NONBLOCK|SOCK_CLOEXEC...; each result = a new fd
+  recv_multishot,    ///< fd, flags = MSG_*; each result = bytes, at `buffer` (the backend's) during on_complete
 };
 
 /// io_op::flags for io_opcode::fsync: flush the data only (fdatasync), not all metadata.
@@ -49,8 +53,14 @@ struct io_op {
   std::int64_t result = 0;
 
   /// Called on the loop thread, from inside backend::poll(), exactly once for every submit()
-  /// that did not complete immediately. It may submit new operations; it must not block.
+  /// that did not complete immediately (for a multishot op: once per completion, the last one
+  /// with more == false). It may submit new operations; it must not block.
   void (*on_complete)(io_op&) noexcept = nullptr;
+
+  /// Multishot ops: set before each on_complete. True when the op stays armed and on_complete
+  /// will run again; false on its last completion (an error, end of file, a cancel, or the
+  /// kernel running out of provided buffers: -ENOBUFS), after which the op is idle.
+  bool more = false;
 
   // Backend bookkeeping; only src/backend/ reads or writes these.
   io_op* backend_next = nullptr;

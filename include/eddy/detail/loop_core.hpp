@@ -47,6 +47,8 @@ class loop_core {
   /// See backend::submit / backend::cancel.
   bool submit_io(io_op& op);
   void cancel_io(io_op& op) noexcept;
+  /// See backend::supports_multishot.
+  [[nodiscard]] bool supports_multishot() const noexcept;
 
   /// Reports an error that has no caller through the loop's exception handler. Never throws.
   void call_exception_handler(const exception_context& context) noexcept;

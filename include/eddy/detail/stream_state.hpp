@@ -131,6 +131,10 @@ class stream_state {
   bool start_receive(stream_receive_awaiter& waiter, std::span<std::byte> into);
   void apply_receive_result(std::int64_t result, bool into_buffer) noexcept;
   static void receive_completed(io_op& op) noexcept;
+  // reading with one multishot receive (io_uring): see start_receive
+  void arm_multishot();
+  void multishot_received(io_op& op) noexcept;
+  void deliver(const std::byte* data, std::size_t size) noexcept;
 
   // writing
   void start_send();
@@ -158,9 +162,13 @@ class stream_state {
   std::size_t read_end_ = 0;
   std::size_t limit_;
   owned_op read_op_;
-  stream_receive_awaiter* read_waiter_ = nullptr;  ///< the task a receive in flight will wake
-  bool read_in_flight_ = false;
+  stream_receive_awaiter* read_waiter_ = nullptr;  ///< the task waiting for a receive
+  bool read_in_flight_ = false;  ///< read_op_ is in the kernel (armed, for a multishot receive)
   bool receiving_into_buffer_ = true;
+  /// Sockets on a backend with multishot receive: one armed receive feeds the buffer (from the
+  /// backend's provided buffers) while the reader keeps up; paused above pause_threshold().
+  bool use_multishot_ = false;
+  [[nodiscard]] std::size_t pause_threshold() const noexcept { return 2 * limit_; }
 
   // Two buffers so the bytes the kernel is sending stay put while write() appends: sending_
   // [sent_, size) is in flight; pending_ accumulates and is swapped in when the send ends.
