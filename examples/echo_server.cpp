@@ -11,16 +11,21 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <system_error>
 
 // Runs as its own task for each connection.
 eddy::coro<void> echo(eddy::stream_reader reader, eddy::stream_writer writer) {
-  for (;;) {
-    std::string data = co_await reader.read(65536);  // whatever has arrived, up to 64 KiB
-    if (data.empty()) {
-      break;  // the client closed its side
+  try {
+    for (;;) {
+      std::string data = co_await reader.read(65536);  // whatever has arrived, up to 64 KiB
+      if (data.empty()) {
+        break;  // the client closed its side
+      }
+      writer.write(data);
+      co_await writer.drain();  // waits only if the client does not keep up
     }
-    writer.write(data);
-    co_await writer.drain();  // waits only if the client does not keep up
+  } catch (const std::system_error&) {
+    // The client vanished (ECONNRESET, EPIPE): nothing to answer, nobody to tell.
   }
   writer.close();
 }

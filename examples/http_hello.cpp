@@ -14,13 +14,14 @@
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <system_error>
 
 constexpr std::string_view hello =
     "HTTP/1.1 200 OK\r\nServer: eddy\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, World!";
 constexpr std::string_view not_found = "HTTP/1.1 404 Not Found\r\nServer: eddy\r\nContent-Length: 0\r\n\r\n";
 constexpr std::size_t max_request = 16 * 1024;
 
-eddy::coro<void> serve_http(eddy::stream_reader reader, eddy::stream_writer writer) {
+eddy::coro<void> answer(eddy::stream_reader reader, eddy::stream_writer writer) {
   std::string pending;  // received, not yet answered
   std::string replies;  // answers to every complete request in `pending`
   for (;;) {
@@ -43,6 +44,15 @@ eddy::coro<void> serve_http(eddy::stream_reader reader, eddy::stream_writer writ
       replies.clear();
       co_await writer.drain();
     }
+  }
+}
+
+// Runs as its own task for each connection.
+eddy::coro<void> serve_http(eddy::stream_reader reader, eddy::stream_writer writer) {
+  try {
+    co_await answer(reader, writer);
+  } catch (const std::system_error&) {
+    // The client vanished (ECONNRESET, EPIPE): nothing to answer, nobody to tell.
   }
   writer.close();
 }
