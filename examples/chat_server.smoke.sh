@@ -3,14 +3,9 @@
 # hears about it; SIGTERM then stops the server cleanly.
 set -euo pipefail
 server="$1"
-log="$(mktemp)"
-trap 'kill -9 "$pid" 2>/dev/null || true; rm -f "$log"' EXIT
-
-"$server" --port 0 >"$log" 2>&1 &
-pid=$!
-for _ in $(seq 100); do grep -q '^listening on ' "$log" && break; sleep 0.05; done
-port="$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$log")"
-[ -n "$port" ] || { echo "FAIL: no 'listening on' line" >&2; cat "$log"; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/smoke_server.bash"
+start_example_server "$server"
+port="$server_port"
 
 expect_line() {  # expect_line FD TEXT
   local line
@@ -33,7 +28,4 @@ expect_line 3 "guest-2: hi there"
 exec 3>&-
 expect_line 4 "* guest-1 left"
 
-kill -TERM "$pid"
-for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-wait "$pid" || { echo "FAIL: server exited with $?" >&2; cat "$log"; exit 1; }
-grep -q '^stopped$' "$log" || { echo "FAIL: no clean stop" >&2; cat "$log"; exit 1; }
+stop_example_server

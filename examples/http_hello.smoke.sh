@@ -3,14 +3,9 @@
 # that must get the connection closed, then SIGTERM and a clean exit.
 set -euo pipefail
 server="$1"
-log="$(mktemp)"
-trap 'kill -9 "$pid" 2>/dev/null || true; rm -f "$log"' EXIT
-
-"$server" --port 0 >"$log" 2>&1 &
-pid=$!
-for _ in $(seq 100); do grep -q '^listening on ' "$log" && break; sleep 0.05; done
-port="$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$log")"
-[ -n "$port" ] || { echo "FAIL: no 'listening on' line" >&2; cat "$log"; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/smoke_server.bash"
+start_example_server "$server"
+port="$server_port"
 
 ok=$'HTTP/1.1 200 OK\r\nServer: eddy\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, World!'
 missing=$'HTTP/1.1 404 Not Found\r\nServer: eddy\r\nContent-Length: 0\r\n\r\n'
@@ -35,7 +30,4 @@ IFS= read -r -t 5 -n 1 _ <&3 || status=$?
 exec 3>&-
 echo "oversized request: connection closed"
 
-kill -TERM "$pid"
-for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-wait "$pid" || { echo "FAIL: server exited with $?" >&2; cat "$log"; exit 1; }
-grep -q '^stopped$' "$log" || { echo "FAIL: no clean stop" >&2; cat "$log"; exit 1; }
+stop_example_server

@@ -112,47 +112,31 @@ run_suite() {
   fi
 }
 
-# run_tsan_thread_suite: the thread bridge's tests again under ThreadSanitizer (only those:
-# the rest of the library is single-threaded, and a full TSan build would double CI's time).
-run_tsan_thread_suite() {
-  local jobs=$1 log=build/tsan-ctest.log status=0 line started=$SECONDS
-  say "GCC TSan: configure + build thread_test (preset tsan, -j$jobs)"
-  if ! cmake --preset tsan -DEDDY_TEST_CONSUMERS=OFF || \
-     ! cmake --build --preset tsan -j "$jobs" --target thread_test; then
-    summary+=("quickstart: GCC TSan (thread bridge): FAILED (build)")
+# run_subset <preset> <label> <jobs> <ctest label regex> <build target>...: configure <preset>,
+# build only the targets named, and run the ctest entries with those labels. Used for
+#  - the examples and benchmark programs in the release build, the way users run them (also the
+#    only build where the frame allocator's slabs are on: sanitizer builds use plain operator
+#    new so that use-after-free stays visible);
+#  - the thread bridge's tests under ThreadSanitizer (only those: the rest of the library is
+#    single-threaded, and a full TSan build would double CI's time).
+run_subset() {
+  local preset=$1 label=$2 jobs=$3 labels=$4 log="build/$1-subset-ctest.log" status=0 line
+  local started=$SECONDS
+  shift 4
+  say "$label: configure + build $* (preset $preset, -j$jobs)"
+  if ! cmake --preset "$preset" -DEDDY_TEST_CONSUMERS=OFF || \
+     ! cmake --build --preset "$preset" -j "$jobs" --target "$@"; then
+    summary+=("quickstart: $label: FAILED (build)")
     failed=1
     return
   fi
-  say "GCC TSan: ctest -L thread"
-  ctest --preset tsan -L '^thread$' -j "$jobs" 2>&1 | tee "$log" || status=$?
+  say "$label: ctest -L '$labels'"
+  ctest --preset "$preset" -L "$labels" -j "$jobs" 2>&1 | tee "$log" || status=$?
   line=$(grep -E '^[0-9]+% tests passed' "$log" | tail -n 1 || true)
   if [[ $status == 0 ]]; then
-    summary+=("quickstart: GCC TSan (thread bridge): PASSED — ${line:-no ctest summary} ($((SECONDS - started))s)")
+    summary+=("quickstart: $label: PASSED — ${line:-no ctest summary} ($((SECONDS - started))s)")
   else
-    summary+=("quickstart: GCC TSan (thread bridge): FAILED — ${line:-ctest exited $status} (log $log)")
-    failed=1
-  fi
-}
-
-# run_release_smoke: the examples and benchmark programs again, optimised and without
-# sanitizers, the way users run them (this is also the only build where the frame allocator's
-# slabs are on: sanitizer builds use plain operator new so use-after-free stays visible).
-run_release_smoke() {
-  local jobs=$1 log=build/release-ctest.log status=0 line started=$SECONDS
-  say "GCC release: configure + build examples and benchmarks (preset release, -j$jobs)"
-  if ! cmake --preset release -DEDDY_TEST_CONSUMERS=OFF || \
-     ! cmake --build --preset release -j "$jobs" --target examples/all benchmarks/all; then
-    summary+=("quickstart: GCC release (examples, benchmarks): FAILED (build)")
-    failed=1
-    return
-  fi
-  say "GCC release: ctest -L 'example|bench'"
-  ctest --preset release -L '^(example|bench)$' -j "$jobs" 2>&1 | tee "$log" || status=$?
-  line=$(grep -E '^[0-9]+% tests passed' "$log" | tail -n 1 || true)
-  if [[ $status == 0 ]]; then
-    summary+=("quickstart: GCC release (examples, benchmarks): PASSED — ${line:-no ctest summary} ($((SECONDS - started))s)")
-  else
-    summary+=("quickstart: GCC release (examples, benchmarks): FAILED — ${line:-ctest exited $status} (log $log)")
+    summary+=("quickstart: $label: FAILED — ${line:-ctest exited $status} (log $log)")
     failed=1
   fi
 }
@@ -174,11 +158,11 @@ fi
 jobs=${EDDY_JOBS:-2}
 mkdir -p build
 run_suite dev "GCC $(g++ -dumpfullversion 2>/dev/null || echo '?') (dev: ASan+UBSan)" "$jobs"
-run_release_smoke "$jobs"
+run_subset release "GCC release (examples, benchmarks)" "$jobs" '^(example|bench)$' examples/all benchmarks/all
 if [[ $gcc_only == 0 ]]; then
   run_suite clang \
     "clang $(clang++-16 -dumpversion 2>/dev/null || echo '?') (clang: ASan+UBSan)" "$jobs"
-  run_tsan_thread_suite "$jobs"
+  run_subset tsan "GCC TSan (thread bridge)" "$jobs" '^thread$' thread_test
 fi
 
 echo
