@@ -241,7 +241,9 @@ class [[nodiscard]] stream_writer::wait_closed_awaiter : public detail::sync_wai
 std::pair<stream_reader, stream_writer> open_streams(socket connected, stream_options options = {});
 
 /// Connects to host:port (asyncio.open_connection): resolves with eddy::getaddrinfo (a literal
-/// address needs no lookup) and tries each address in turn. Throws gai_error when the host does
+/// address needs no lookup) and tries each address in turn, or, with
+/// options.happy_eyeballs_delay, staggered (RFC 8305: the first to connect wins, the other
+/// attempts are cancelled). Throws std::invalid_argument for a negative delay. Throws gai_error when the host does
 /// not resolve, std::system_error (ECONNREFUSED, ...) when no address accepts: the one error,
 /// or, when they differ, the first with a message listing all. Cancel safety: cancelling
 /// stops the attempt at once and closes its socket.

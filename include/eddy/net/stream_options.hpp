@@ -33,6 +33,15 @@ struct connection_options {
   int family = AF_UNSPEC;
   /// Bind the socket to this address before connecting (asyncio's local_addr).
   std::optional<address> local_addr;
+  /// Happy Eyeballs (RFC 8305, asyncio's happy_eyeballs_delay): when set, the next address is
+  /// tried after this delay (or at once when an attempt fails) while earlier attempts go on;
+  /// the first to connect wins and the others are cancelled. Unset: one address after the
+  /// other, each to the end (asyncio's default). RFC 8305 recommends 250 ms.
+  std::optional<std::chrono::milliseconds> happy_eyeballs_delay;
+  /// Reorders the addresses so that families alternate, taking this many of the first family
+  /// first (asyncio's interleave). Unset: 1 with happy_eyeballs_delay, 0 (resolver order)
+  /// without.
+  std::optional<unsigned> interleave;
 
   [[nodiscard]] stream_options streams() const noexcept { return {limit, high_water, low_water}; }
 };
