@@ -256,7 +256,7 @@ void stream_state::multishot_received(io_op& op) noexcept {
   } else if (!lost_) {
     fail(static_cast<int>(-op.result));
   }
-  if (read_waiter_ != nullptr && !news && !read_in_flight_ && !lost_) {
+  if (read_waiter_ != nullptr && !news && !read_in_flight_ && !lost_ && loop_usable()) {
     // A reader still waits and nothing arrived: start receiving again for it (a multishot
     // receive, or a plain one after the fallback).
     stream_receive_awaiter* waiter = std::exchange(read_waiter_, nullptr);
@@ -272,7 +272,7 @@ void stream_state::multishot_received(io_op& op) noexcept {
       waiter->task_->wake();
     }
   }
-  if (news || lost_) {
+  if (news || lost_ || !loop_usable()) {  // a closing loop takes the receive back: wake the reader
     if (stream_receive_awaiter* waiter = std::exchange(read_waiter_, nullptr)) {
       if (op.result <= 0) {
         waiter->result_ = 0;
