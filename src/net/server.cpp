@@ -129,32 +129,12 @@ class server_state final : public connection_registry {
 
 namespace {
 
-/// A counted reference to a server_state, usable as a coroutine parameter.
-class server_ref {
- public:
-  explicit server_ref(server_state& state) noexcept : state_(&state) { state_->add_ref(); }
-  server_ref(server_ref&& other) noexcept : state_(std::exchange(other.state_, nullptr)) {}
-  server_ref(const server_ref&) = delete;
-  server_ref& operator=(const server_ref&) = delete;
-  server_ref& operator=(server_ref&&) = delete;
-  ~server_ref() {
-    if (state_ != nullptr) {
-      state_->release();
-    }
-  }
-  server_state& operator*() const noexcept { return *state_; }
-  server_state* operator->() const noexcept { return state_; }
-
- private:
-  server_state* state_;
-};
-
 /// The parameter of an accept loop: when the loop's frame goes (however it goes, even
 /// before its body ran), the server learns that this listener is done.
 class accept_loop_token {
  public:
   accept_loop_token(server_state& state, std::size_t index) noexcept
-      : server_(state), index_(index) {}
+      : server_(&state), index_(index) {}
   accept_loop_token(accept_loop_token&& other) noexcept
       : server_(std::move(other.server_)),
         index_(other.index_),
@@ -171,7 +151,7 @@ class accept_loop_token {
   [[nodiscard]] std::size_t index() const noexcept { return index_; }
 
  private:
-  server_ref server_;
+  state_ref<server_state> server_;
   std::size_t index_;
   bool armed_ = true;
 };
@@ -370,31 +350,15 @@ coro<server> start_unix_server_with(client_handler handler, std::string path,
 
 // --- the handle ------------------------------------------------------------------------------
 
-server::server(detail::server_state* state) noexcept : state_(state) { state_->add_ref(); }
-server::server(const server& other) noexcept : state_(other.state_) {
-  if (state_ != nullptr) {
-    state_->add_ref();
-  }
-}
-server::server(server&& other) noexcept : state_(std::exchange(other.state_, nullptr)) {}
-server& server::operator=(const server& other) noexcept {
-  server copy(other);
-  std::swap(state_, copy.state_);
-  return *this;
-}
-server& server::operator=(server&& other) noexcept {
-  server moved(std::move(other));
-  std::swap(state_, moved.state_);
-  return *this;
-}
-server::~server() {
-  if (state_ != nullptr) {
-    state_->release();
-  }
-}
+server::server(detail::server_state* state) noexcept : state_(state) {}
+server::server(const server& other) noexcept = default;
+server::server(server&& other) noexcept = default;
+server& server::operator=(const server& other) noexcept = default;
+server& server::operator=(server&& other) noexcept = default;
+server::~server() = default;
 
 detail::server_state& server::state(const char* what) const {
-  if (state_ == nullptr) {
+  if (!state_) {
     throw std::runtime_error(std::string(what) + ": the server handle is empty");
   }
   return *state_;

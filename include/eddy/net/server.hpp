@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "eddy/coro.hpp"
+#include "eddy/detail/future_base.hpp"
 #include "eddy/net/address.hpp"
 #include "eddy/net/stream.hpp"
 #include "eddy/net/stream_options.hpp"
@@ -87,14 +88,14 @@ class server {
   /// How many accepted connections are open.
   [[nodiscard]] std::size_t connection_count() const;
 
-  explicit operator bool() const noexcept { return state_ != nullptr; }
+  explicit operator bool() const noexcept { return static_cast<bool>(state_); }
 
  private:
   friend class detail::server_state;
   explicit server(detail::server_state* state) noexcept;
   detail::server_state& state(const char* what) const;
 
-  detail::server_state* state_ = nullptr;
+  detail::state_ref<detail::server_state> state_;  // defined where server_state is complete
 };
 
 namespace detail {
