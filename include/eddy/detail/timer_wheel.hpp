@@ -33,14 +33,34 @@ struct timer_node : timer_link {
   [[nodiscard]] bool queued() const noexcept { return next != nullptr; }
 };
 
+/// The wheel's geometry. 4096 one-millisecond slots on the first level: a timer is filed in
+/// the lowest level whose current block holds its deadline, so one under a second lands in the
+/// first level and is never re-filed three times out of four (with 1024 slots, half of them
+/// were). Each higher level has 64 slots of 64 times the span of the one below; ten levels
+/// reach 2^66 ms.
+namespace wheel_layout {
+constexpr std::size_t first_bits = 12;
+constexpr std::size_t upper_bits = 6;
+constexpr std::size_t level_count = 10;
+
+constexpr std::size_t bits_of(std::size_t level) noexcept { return level == 0 ? first_bits : upper_bits; }
+constexpr std::size_t shift_of(std::size_t level) noexcept {
+  return level == 0 ? 0 : first_bits + (level - 1) * upper_bits;
+}
+constexpr std::size_t slots_in(std::size_t level) noexcept { return std::size_t{1} << bits_of(level); }
+/// Where a level's slots start in the wheel's flat slot array.
+constexpr std::size_t first_slot_of(std::size_t level) noexcept {
+  return level == 0 ? 0 : slots_in(0) + (level - 1) * slots_in(1);
+}
+static_assert(shift_of(level_count - 1) + upper_bits >= 64, "the levels must cover 64 bits");
+}  // namespace wheel_layout
+
 class timer_wheel {
  public:
   timer_wheel() noexcept : current_tick_(floor_tick(clock::now())) {
     make_empty(overdue_);
-    for (auto& level : slots_) {
-      for (auto& slot : level) {
-        make_empty(slot);
-      }
+    for (auto& slot : slots_) {
+      make_empty(slot);
     }
   }
   timer_wheel(const timer_wheel&) = delete;  // the lists point at their own heads
@@ -82,8 +102,8 @@ class timer_wheel {
         break;
       }
       current_tick_ = next.wake_tick;
-      timer_link& slot = slots_[next.level][next.slot];
-      clear_occupied(next.level, next.slot);
+      timer_link& slot = slots_[next.slot];
+      clear_occupied(next.slot);
       if (next.level == 0) {
         take_list(slot);
       } else {
@@ -107,12 +127,10 @@ class timer_wheel {
   void drain(Visit&& visit) {
     due_.clear();
     take_list(overdue_);
-    for (std::size_t level = 0; level < level_count; ++level) {
-      for (auto& slot : slots_[level]) {
-        take_list(slot);
-      }
-      std::fill(std::begin(occupied_[level]), std::end(occupied_[level]), std::uint64_t{0});
+    for (auto& slot : slots_) {
+      take_list(slot);
     }
+    std::fill(std::begin(occupied_), std::end(occupied_), std::uint64_t{0});
     count_ = 0;
     for (timer_node* node : due_) {
       visit(*node);
@@ -120,18 +138,16 @@ class timer_wheel {
   }
 
  private:
-  // 1024 one-millisecond slots on the first level: most timers of a busy program (under a
-  // second) are filed once and never cascaded. 1024^6 ms reaches far beyond 100 years.
-  static constexpr std::size_t level_count = 6;
-  static constexpr std::size_t slot_bits = 10;
-  static constexpr std::size_t slots_per_level = std::size_t{1} << slot_bits;
-  static constexpr std::size_t words_per_level = slots_per_level / 64;
+  static constexpr std::size_t first_bits = wheel_layout::first_bits;
+  static constexpr std::size_t level_count = wheel_layout::level_count;
   static constexpr std::size_t no_level = level_count;
+  static constexpr std::size_t slot_total = wheel_layout::first_slot_of(level_count);
   using tick = std::chrono::milliseconds;
+  static constexpr std::size_t upper_bits = wheel_layout::upper_bits;
 
   struct slot_position {
     std::size_t level = no_level;
-    std::size_t slot = 0;
+    std::size_t slot = 0;  ///< index into slots_
     std::uint64_t wake_tick = 0;
   };
 
@@ -188,52 +204,53 @@ class timer_wheel {
       append(overdue_, node);
       return;
     }
-    const std::uint64_t differing = due_tick ^ current_tick_;
-    std::size_t level = static_cast<std::size_t>(63 - std::countl_zero(differing)) / slot_bits;
-    std::size_t slot = (due_tick >> (level * slot_bits)) & (slots_per_level - 1);
-    if (level >= level_count) {  // beyond 139 years: park it in the farthest slot
-      level = level_count - 1;
-      slot = slots_per_level - 1;
-    }
-    append(slots_[level][slot], node);
-    occupied_[level][slot / 64] |= std::uint64_t{1} << (slot % 64);
+    const auto highest_differing = static_cast<std::size_t>(63 - std::countl_zero(due_tick ^ current_tick_));
+    const std::size_t level =
+        highest_differing < first_bits ? 0 : 1 + (highest_differing - first_bits) / upper_bits;
+    const std::size_t slot = wheel_layout::first_slot_of(level) +
+                             ((due_tick >> wheel_layout::shift_of(level)) & (wheel_layout::slots_in(level) - 1));
+    append(slots_[slot], node);
+    occupied_[slot / 64] |= std::uint64_t{1} << (slot % 64);
   }
 
-  void clear_occupied(std::size_t level, std::size_t slot) noexcept {
-    occupied_[level][slot / 64] &= ~(std::uint64_t{1} << (slot % 64));
+  void clear_occupied(std::size_t slot) noexcept {
+    occupied_[slot / 64] &= ~(std::uint64_t{1} << (slot % 64));
   }
 
   /// The earliest non-empty slot after the current tick; lower levels always come first.
+  /// Every level holds a multiple of 64 slots, so its occupancy bits start on a word boundary.
   slot_position next_occupied() noexcept {
     for (std::size_t level = 0; level < level_count; ++level) {
-      const std::size_t shift = level * slot_bits;
-      const std::size_t current_slot = (current_tick_ >> shift) & (slots_per_level - 1);
-      for (std::size_t first = current_slot + 1; first < slots_per_level;) {
-        std::size_t word = first / 64;
-        std::uint64_t later = occupied_[level][word] & (~std::uint64_t{0} << (first % 64));
+      const std::size_t shift = wheel_layout::shift_of(level);
+      const std::size_t level_slots = wheel_layout::slots_in(level);
+      const std::size_t base = wheel_layout::first_slot_of(level);
+      const std::size_t current_slot = (current_tick_ >> shift) & (level_slots - 1);
+      for (std::size_t first = current_slot + 1; first < level_slots;) {
+        const std::size_t word = (base + first) / 64;
+        std::uint64_t later = occupied_[word] & (~std::uint64_t{0} << ((base + first) % 64));
         if (later == 0) {
-          first = (word + 1) * 64;
+          first = (word + 1) * 64 - base;
           continue;
         }
-        std::size_t slot = word * 64 + static_cast<std::size_t>(std::countr_zero(later));
-        if (is_empty(slots_[level][slot])) {
+        const std::size_t slot = word * 64 + static_cast<std::size_t>(std::countr_zero(later)) - base;
+        if (is_empty(slots_[base + slot])) {
           // Bits are cleared lazily: cancelling a timer does not know its slot.
-          clear_occupied(level, slot);
+          clear_occupied(base + slot);
           first = slot + 1;
           continue;
         }
-        const std::size_t block_shift = shift + slot_bits;
-        std::uint64_t block_start =
+        const std::size_t block_shift = shift + wheel_layout::bits_of(level);
+        const std::uint64_t block_start =
             block_shift >= 64 ? 0 : (current_tick_ >> block_shift) << block_shift;
-        return {level, slot, block_start | (std::uint64_t{slot} << shift)};
+        return {level, base + slot, block_start | (std::uint64_t{slot} << shift)};
       }
     }
     return {};
   }
 
   timer_link overdue_;
-  timer_link slots_[level_count][slots_per_level];
-  std::uint64_t occupied_[level_count][words_per_level] = {};
+  timer_link slots_[slot_total];  ///< every level's slots, level 0 first
+  std::uint64_t occupied_[slot_total / 64] = {};
   std::uint64_t current_tick_;
   std::uint64_t next_sequence_ = 0;
   std::size_t count_ = 0;
