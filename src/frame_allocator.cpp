@@ -17,9 +17,11 @@ constexpr std::size_t huge_page = 2 * 1024 * 1024;
 
 /// What threads that ended left behind, for the next thread that allocates. Chunks are kept
 /// here too, so that they stay reachable (and are never unmapped) for the process's lifetime.
+/// Each class keeps the lists it was handed whole: joining two singly linked lists would walk
+/// one of them, and a thread's lists can hold a million cold blocks.
 struct shared_pool {
   std::mutex mutex;
-  frame_allocator::free_block* heads[frame_allocator::class_count] = {};
+  std::vector<frame_allocator::free_block*> lists[frame_allocator::class_count];
   char* chunk_next = nullptr;
   char* chunk_end = nullptr;
   std::vector<void*> chunks;
@@ -32,23 +34,16 @@ shared_pool& pool() {
   return *instance;
 }
 
-/// Puts `list` in front of `onto` and returns the joined list.
-frame_allocator::free_block* splice(frame_allocator::free_block* list, frame_allocator::free_block* onto) {
-  if (list == nullptr) return onto;
-  frame_allocator::free_block* last = list;
-  while (last->next != nullptr) last = last->next;
-  last->next = onto;
-  return list;
-}
-
 }  // namespace
 
 frame_allocator::cache::cache() noexcept {
   shared_pool& shared = pool();
   std::lock_guard guard(shared.mutex);
   for (std::size_t each = 0; each < class_count; ++each) {
-    heads[each] = shared.heads[each];
-    shared.heads[each] = nullptr;
+    if (!shared.lists[each].empty()) {
+      heads[each] = shared.lists[each].back();
+      shared.lists[each].pop_back();
+    }
   }
   chunk_next = shared.chunk_next;
   chunk_end = shared.chunk_end;
@@ -59,8 +54,14 @@ frame_allocator::cache::~cache() {
   shared_pool& shared = pool();
   std::lock_guard guard(shared.mutex);
   for (std::size_t each = 0; each < class_count; ++each) {
-    shared.heads[each] = splice(heads[each], shared.heads[each]);
-    heads[each] = nullptr;
+    if (heads[each] != nullptr) {
+      try {
+        shared.lists[each].push_back(heads[each]);
+      } catch (const std::bad_alloc&) {
+        // The blocks stay unreachable but valid: chunks are never unmapped.
+      }
+      heads[each] = nullptr;
+    }
   }
   // Keep whichever unused chunk rest is larger.
   if (chunk_end - chunk_next > shared.chunk_end - shared.chunk_next) {
