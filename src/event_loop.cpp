@@ -99,42 +99,60 @@ void event_loop::run_forever() {
 }
 
 void event_loop::run_once() {
-  if (threadsafe_pending_.load(std::memory_order_acquire)) {
-    std::vector<detail::ready_node*> arrived;
-    {
-      std::lock_guard guard(threadsafe_mutex_);
-      arrived.swap(threadsafe_nodes_);
-      threadsafe_pending_.store(false, std::memory_order_relaxed);
-    }
-    for (detail::ready_node* node : arrived) {
-      schedule(*node);
-    }
+  if (threadsafe_pending_.load(std::memory_order_acquire)) [[unlikely]] {
+    take_threadsafe_nodes();
   }
 
-  std::chrono::nanoseconds timeout(-1);
   if (!ready_.empty() || stopping_) {
-    timeout = std::chrono::nanoseconds::zero();
-  } else if (!timers_.empty()) {
-    timeout = std::max(std::chrono::nanoseconds::zero(),
-                       std::chrono::ceil<std::chrono::nanoseconds>(timers_.next_wakeup() - clock::now()));
+    backend_->poll(std::chrono::nanoseconds::zero());
+  } else {
+    wait_for_work();
   }
-  backend_->poll(timeout);
 
   // Read the clock only when a timer could be due: a loop with no timers stays syscall- and
   // clock-free while it has ready work.
   if (!timers_.empty()) {
-    timers_.expire(clock::now(), [](detail::timer_node& due) { due.fire(due); });
+    fire_due_timers();
   }
 
   detail::ready_node* node = ready_.take_all();
-  if (!debug_) {
-    while (node != nullptr) {
-      detail::ready_node* next = node->next_ready;
-      node->run(*node);
-      node = next;
-    }
+  if (debug_) [[unlikely]] {
+    run_ready_in_debug_mode(node);
     return;
   }
+  while (node != nullptr) {
+    detail::ready_node* next = node->next_ready;
+    node->run(*node);
+    node = next;
+  }
+}
+
+void event_loop::wait_for_work() {
+  std::chrono::nanoseconds timeout(-1);
+  if (!timers_.empty()) {
+    timeout = std::max(std::chrono::nanoseconds::zero(),
+                       std::chrono::ceil<std::chrono::nanoseconds>(timers_.next_wakeup() - clock::now()));
+  }
+  backend_->poll(timeout);
+}
+
+void event_loop::fire_due_timers() {
+  timers_.expire(clock::now(), [](detail::timer_node& due) { due.fire(due); });
+}
+
+void event_loop::take_threadsafe_nodes() {
+  std::vector<detail::ready_node*> arrived;
+  {
+    std::lock_guard guard(threadsafe_mutex_);
+    arrived.swap(threadsafe_nodes_);
+    threadsafe_pending_.store(false, std::memory_order_relaxed);
+  }
+  for (detail::ready_node* node : arrived) {
+    schedule(*node);
+  }
+}
+
+void event_loop::run_ready_in_debug_mode(detail::ready_node* node) {
   while (node != nullptr) {
     detail::ready_node* next = node->next_ready;
     // Named before it runs: the step may finish the task and free it.
@@ -183,8 +201,10 @@ void event_loop::run_until_done(detail::future_base& awaited) {
 std::vector<any_task> event_loop::pending_tasks() const {
   std::vector<any_task> tasks;
   tasks.reserve(pending_task_count_);
-  for (detail::task_base* task = pending_tasks_; task != nullptr; task = task->next_pending) {
-    tasks.emplace_back(task);
+  for (std::size_t each = 0; each < task_slots_used_; ++each) {
+    if (detail::task_base* task = task_slots_[each]) {
+      tasks.emplace_back(task);
+    }
   }
   return tasks;
 }

@@ -1,6 +1,10 @@
 // The loop internals that tasks and awaitables call into.
 #include "eddy/detail/loop_core.hpp"
 
+#include <algorithm>
+#include <limits>
+#include <memory>
+#include <new>
 #include <stdexcept>
 #include <string>
 
@@ -65,24 +69,43 @@ void loop_core::call_exception_handler(const exception_context& context) noexcep
   loop.default_exception_handler(context);
 }
 
-void loop_core::register_task(task_base& task) noexcept {
-  task.prev_pending = nullptr;
-  task.next_pending = pending_tasks_;
-  if (pending_tasks_ != nullptr) {
-    pending_tasks_->prev_pending = &task;
+void loop_core::register_task(task_base& task) {
+  if (task_slots_used_ == task_slots_capacity_) [[unlikely]] {
+    make_task_slot();
   }
-  pending_tasks_ = &task;
+  task.registry_slot = static_cast<std::uint32_t>(task_slots_used_);
+  task_slots_[task_slots_used_++] = &task;
   ++pending_task_count_;
 }
 
 void loop_core::unregister_task(task_base& task) noexcept {
-  (task.prev_pending != nullptr ? task.prev_pending->next_pending : pending_tasks_) =
-      task.next_pending;
-  if (task.next_pending != nullptr) {
-    task.next_pending->prev_pending = task.prev_pending;
-  }
-  task.prev_pending = task.next_pending = nullptr;
+  task_slots_[task.registry_slot] = nullptr;
   --pending_task_count_;
+}
+
+void loop_core::make_task_slot() {
+  constexpr std::size_t min_capacity = 64;
+  if (task_slots_capacity_ >= min_capacity && pending_task_count_ <= task_slots_used_ / 2) {
+    // At least half of the slots hold finished tasks: squeeze instead of growing, so a
+    // compaction is paid for by the registrations that filled the dead slots.
+    std::size_t kept = 0;
+    for (std::size_t each = 0; each < task_slots_used_; ++each) {
+      if (task_base* task = task_slots_[each]) {
+        task->registry_slot = static_cast<std::uint32_t>(kept);
+        task_slots_[kept++] = task;
+      }
+    }
+    task_slots_used_ = kept;
+    return;
+  }
+  const std::size_t capacity = std::max(min_capacity, 2 * task_slots_capacity_);
+  if (capacity > std::numeric_limits<std::uint32_t>::max()) {
+    throw std::bad_alloc();
+  }
+  auto grown = std::make_unique_for_overwrite<task_base*[]>(capacity);
+  std::copy_n(task_slots_.get(), task_slots_used_, grown.get());
+  task_slots_ = std::move(grown);
+  task_slots_capacity_ = capacity;
 }
 
 void loop_core::check_usable_slow(const char* what) const {

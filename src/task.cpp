@@ -1,5 +1,6 @@
 // Out-of-line parts of futures, tasks and callbacks: reports of errors nobody retrieved.
 #include <cstdio>
+#include <stdexcept>
 
 #include "describe.hpp"
 #include "eddy/loop.hpp"
@@ -44,24 +45,29 @@ void future_base::report_if_unretrieved(const std::string& name) noexcept {
   }
 }
 
-future_base::~future_base() {
-  if (status_ == status::failed && !exception_retrieved_) {  // no string built otherwise
-    report_if_unretrieved("Future");
+void future_base::rethrow_unsuccessful(const char* operation) {
+  switch (status_) {
+    case status::pending:
+      throw invalid_state_error(std::string(operation) + ": the result is not set yet");
+    case status::cancelled:
+      throw cancelled_error(cancel_message());
+    case status::failed:
+      exception_retrieved_ = true;
+      std::rethrow_exception(rare_->exception);
+    case status::finished:
+      break;
   }
+  throw std::logic_error("rethrow_unsuccessful: the future finished");
 }
 
-task_base::~task_base() {
-  // Here, not in ~future_base: a base destructor would not see the task's name. The name is
-  // only built when there is something to report.
-  if (status_ == status::failed && !exception_retrieved_) {
-    try {
-      report_if_unretrieved(get_name());
-    } catch (...) {
-      report_if_unretrieved("Task");
-    }
-  }
-  if (body_) {
-    body_.destroy();  // a task released while pending by a loop that never ran it
+void future_base::report_unretrieved_future() noexcept { report_if_unretrieved("Future"); }
+
+void task_base::report_unretrieved_task() noexcept {
+  // Here, not in ~future_base: a base destructor would not see the task's name.
+  try {
+    report_if_unretrieved(get_name());
+  } catch (...) {
+    report_if_unretrieved("Task");
   }
 }
 

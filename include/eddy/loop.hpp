@@ -335,6 +335,12 @@ class event_loop : public detail::loop_core {
   class fd_watch;
 
   void run_once();
+  /// run_once's other parts, out of line so that an iteration with ready work and nothing
+  /// else saves and restores few registers.
+  [[gnu::noinline]] void wait_for_work();      ///< polls, blocking until the next timer at most
+  [[gnu::noinline]] void fire_due_timers();
+  [[gnu::noinline]] void take_threadsafe_nodes();
+  [[gnu::noinline]] void run_ready_in_debug_mode(detail::ready_node* node);
   void run_until_done(detail::future_base& awaited);
   /// Throws std::runtime_error unless run_forever() could start now.
   void check_can_run() const;

@@ -27,15 +27,22 @@ class task_state final : public task_base {
       throw invalid_state_error("create_task: the coro is empty (moved from or already awaited)");
     }
     auto* state = new task_state(loop, handle);
-    state->start();
+    try {
+      state->start();
+    } catch (...) {
+      state->release();  // destroys the body too
+      throw;
+    }
     return state;
   }
 
   decltype(auto) value() noexcept { return result_.get(); }
 
   ~task_state() override {
-    if (state() == status::finished) {
-      result_.destroy();
+    if constexpr (result_needs_destroy<T>) {
+      if (state() == status::finished) {
+        result_.destroy();
+      }
     }
   }
 
@@ -163,8 +170,9 @@ class task {
   }
 
   /// Waits for the task; an lvalue yields a reference to its value, an rvalue moves it out.
+  /// (and the handle it was awaited through is left empty, as a moved-from handle).
   auto operator co_await() & noexcept { return detail::join_awaiter<state_type, false>(state_.get()); }
-  auto operator co_await() && noexcept { return detail::join_awaiter<state_type, true>(state_.get()); }
+  auto operator co_await() && noexcept { return detail::join_awaiter<state_type, true>(std::move(state_)); }
 
   operator any_task() const noexcept { return any_task(state_.get()); }  // NOLINT: a task is a task
   explicit operator bool() const noexcept { return static_cast<bool>(state_); }

@@ -95,16 +95,8 @@ class future_base : public recycled {
   /// Throws what result() would throw for a cancelled or failed future; returns otherwise.
   /// `operation` names the caller for the invalid_state_error message.
   void rethrow_if_unsuccessful(const char* operation) {
-    switch (status_) {
-      case status::pending:
-        throw invalid_state_error(std::string(operation) + ": the result is not set yet");
-      case status::cancelled:
-        throw cancelled_error(cancel_message());
-      case status::failed:
-        exception_retrieved_ = true;
-        std::rethrow_exception(rare_->exception);
-      case status::finished:
-        return;
+    if (status_ != status::finished) [[unlikely]] {
+      rethrow_unsuccessful(operation);
     }
   }
 
@@ -170,10 +162,19 @@ class future_base : public recycled {
 
  protected:
   future_base(loop_core& loop, bool is_task) noexcept : loop_(&loop), is_task_(is_task) {}
-  virtual ~future_base();
+  virtual ~future_base() {
+    if (status_ == status::failed && !exception_retrieved_) [[unlikely]] {
+      report_unretrieved_future();
+    }
+  }
+
+  /// rethrow_if_unsuccessful's cold part: throws for every status but finished.
+  [[noreturn]] void rethrow_unsuccessful(const char* operation);
 
   /// "Task exception was never retrieved", through the loop's handler, at most once.
   void report_if_unretrieved(const std::string& name) noexcept;
+  /// The destructor's report for a plain future (out of line: building a name is cold work).
+  void report_unretrieved_future() noexcept;
 
   void require_pending(const char* operation) const {
     if (done()) {

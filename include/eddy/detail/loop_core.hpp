@@ -53,8 +53,9 @@ class loop_core {
   /// Reports an error that has no caller through the loop's exception handler. Never throws.
   void call_exception_handler(const exception_context& context) noexcept;
 
-  /// Pending tasks are linked into the loop, which keeps them alive until they finish.
-  void register_task(task_base& task) noexcept;
+  /// The loop keeps a registry of its pending tasks (all_tasks(), and what close() and run()
+  /// clean up). register_task throws std::bad_alloc when the registry cannot grow.
+  void register_task(task_base& task);
   void unregister_task(task_base& task) noexcept;
 
   /// Throws std::runtime_error when the loop is closed; in debug mode also when called from a
@@ -86,8 +87,15 @@ class loop_core {
   timer_wheel timers_;
   std::unique_ptr<backend> backend_;
 
-  task_base* pending_tasks_ = nullptr;  ///< intrusive doubly linked list of unfinished tasks
+  /// Unfinished tasks by slot; a finished task's slot is null until the next compaction.
+  /// A vector rather than links through the tasks: finishing a task writes one slot instead of
+  /// two neighbouring tasks that are likely cold in the cache.
+  std::unique_ptr<task_base*[]> task_slots_;
+  std::size_t task_slots_used_ = 0;
+  std::size_t task_slots_capacity_ = 0;
   std::size_t pending_task_count_ = 0;
+  /// Makes room for one more slot: compacts when at least half are dead, else grows.
+  void make_task_slot();
 
   // call_soon_threadsafe: nodes handed in by other threads, moved to ready_ by the loop.
   std::mutex threadsafe_mutex_;

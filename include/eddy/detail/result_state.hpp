@@ -37,6 +37,11 @@ class result_slot {
   };
 };
 
+/// Whether a finished owner must call destroy() at all (a compile-time answer spares a test of
+/// the owner's status on every destruction).
+template <class T>
+inline constexpr bool result_needs_destroy = !std::is_void_v<T> && !std::is_trivially_destructible_v<T>;
+
 template <>
 class result_slot<void> {
  public:
@@ -62,6 +67,8 @@ class join_awaiter final : wait_base, done_link {
   /// Holds a reference: the awaited future or task stays alive while a task waits for it, even
   /// if every other handle is dropped (asyncio's waiting task refers to it too).
   explicit join_awaiter(State* state) noexcept : state_(state) {}
+  /// Takes the handle's own reference (awaiting an rvalue handle, which is left empty).
+  explicit join_awaiter(state_ref<State>&& state) noexcept : state_(std::move(state)) {}
   join_awaiter(const join_awaiter&) = delete;
   join_awaiter& operator=(const join_awaiter&) = delete;
   ~join_awaiter() {

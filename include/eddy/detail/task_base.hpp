@@ -121,10 +121,6 @@ class task_base : public future_base, public ready_node {
     return node.run == &step ? static_cast<task_base*>(&node) : nullptr;
   }
 
-  // Loop bookkeeping (the loop's list of pending tasks).
-  task_base* prev_pending = nullptr;
-  task_base* next_pending = nullptr;
-
  protected:
   task_base(loop_core& loop, std::coroutine_handle<> body) noexcept
       : future_base(loop, true), body_(body), resume_point_(body) {
@@ -132,14 +128,25 @@ class task_base : public future_base, public ready_node {
     id_ = next_id();
   }
 
-  ~task_base() override;
+  ~task_base() override {
+    if (status_ == status::failed && !exception_retrieved_) [[unlikely]] {
+      report_unretrieved_task();
+    }
+    if (body_) [[unlikely]] {
+      body_.destroy();  // a task released while pending by a loop that never ran it
+    }
+  }
 
-  /// Registers with the loop and schedules the first step (asyncio's create_task).
-  void start() noexcept {
-    add_ref();  // the loop's reference, dropped when the task finishes
+  /// Registers with the loop and schedules the first step (asyncio's create_task). Throws
+  /// std::bad_alloc if the loop's task registry cannot grow (nothing is scheduled then).
+  void start() {
     loop_->register_task(*this);
+    add_ref();  // the loop's reference, dropped when the task finishes
     loop_->schedule(*this);
   }
+
+  /// The destructor's "Task exception was never retrieved" report (out of line: cold).
+  void report_unretrieved_task() noexcept;
 
   /// Moves the finished body's outcome into the task and destroys the body's frame. Returns
   /// the task's final status.
@@ -153,13 +160,8 @@ class task_base : public future_base, public ready_node {
     if (!task.body_ || task.loop_->is_closed_for_callbacks()) {
       return;  // abandoned by a closing loop
     }
-    if (!task.started_ && task.must_cancel_) {
-      // asyncio throws CancelledError into a coroutine that has not started: nothing of its
-      // body runs.
-      task.must_cancel_ = false;
-      task.body_.destroy();
-      task.body_ = nullptr;
-      task.finish(status::cancelled);
+    if (!task.started_ && task.must_cancel_) [[unlikely]] {
+      task.cancel_before_start();
       return;
     }
     task.started_ = true;
@@ -167,9 +169,22 @@ class task_base : public future_base, public ready_node {
     task.resume_point_.resume();
     running_task_on_thread = outer;
     if (task.body_.done()) {
-      task.finish(task.collect_body_outcome());
+      task.finish_body();
     }
   }
+
+  // step()'s less frequent parts, out of line so that a step that only resumes stays small.
+
+  /// asyncio throws CancelledError into a coroutine that has not started: nothing of its body
+  /// runs.
+  [[gnu::noinline]] void cancel_before_start() noexcept {
+    must_cancel_ = false;
+    body_.destroy();
+    body_ = nullptr;
+    finish(status::cancelled);
+  }
+
+  [[gnu::noinline]] void finish_body() noexcept { finish(collect_body_outcome()); }
 
   void finish(status final_status) noexcept {
     loop_->unregister_task(*this);
@@ -200,6 +215,12 @@ class task_base : public future_base, public ready_node {
   wait_base* waiting_ = nullptr;
   std::uint64_t id_ = 0;
   std::uint32_t cancel_requests_ = 0;
+
+ public:
+  /// Loop bookkeeping: where the loop's registry of pending tasks holds this one.
+  std::uint32_t registry_slot = 0;
+
+ private:
   bool must_cancel_ = false;
   bool started_ = false;
 };
