@@ -560,3 +560,30 @@ TEST_CASE("gather: outside a running loop it throws std::runtime_error", "[gathe
   std::vector<eddy::future<int>> none;
   CHECK_THROWS_AS(eddy::gather(none), std::runtime_error);
 }
+
+TEST_CASE("gather: an empty task handle is refused with invalid_state_error", "[gather]") {
+  eddy::run([]() -> eddy::coro<void> {
+    eddy::task<int> never_made;
+    std::vector<eddy::task<int>> with_a_hole;
+    with_a_hole.push_back(eddy::create_task(value_after_yield(1)));
+    with_a_hole.emplace_back();
+    CHECK_THROWS_AS(eddy::gather(never_made, value_after_yield(2)), eddy::invalid_state_error);
+    CHECK_THROWS_AS(eddy::gather(with_a_hole), eddy::invalid_state_error);
+    CHECK_THROWS_AS(eddy::gather(std::move(with_a_hole)), eddy::invalid_state_error);
+    co_return;
+  }());
+}
+
+TEST_CASE("gather(range): a moved vector of tasks gives its results in order", "[gather]") {
+  eddy::run([]() -> eddy::coro<void> {
+    std::vector<eddy::task<int>> tasks;
+    for (int i = 0; i < 100; ++i) {
+      tasks.push_back(eddy::create_task(value_after_yield(i)));
+    }
+    std::vector<int> results = co_await eddy::gather(std::move(tasks));
+    REQUIRE(results.size() == 100);
+    for (int i = 0; i < 100; ++i) {
+      CHECK(results[static_cast<std::size_t>(i)] == i);
+    }
+  }());
+}

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <exception>
 #include <iterator>
+#include <ranges>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -181,6 +182,21 @@ class gather_state final : public future_state<Result> {
   std::string cancel_message_;
 };
 
+/// Throws invalid_state_error for an empty task or future handle among gather's arguments.
+template <class Child>
+void require_child(const Child& child) {
+  if (child.state() == nullptr) {
+    throw invalid_state_error("gather: an argument is an empty task or future handle");
+  }
+}
+
+template <class Child>
+void require_children(const std::vector<Child>& children) {
+  for (const Child& child : children) {
+    require_child(child);
+  }
+}
+
 template <bool ReturnExceptions, class Child>
 using gathered_t = std::conditional_t<ReturnExceptions, result<typename Child::value_type>,
                                       value_or_monostate<typename Child::value_type>>;
@@ -192,6 +208,7 @@ auto gather_variadic(Awaitables&&... awaitables) {
   using state = gather_state<result_type, children, ReturnExceptions>;
   std::vector<bool> owned{child_is_owned<Awaitables>...};
   children made{to_child(std::forward<Awaitables>(awaitables))...};  // braces: left to right
+  std::apply([](auto&... child) { (require_child(child), ...); }, made);
   loop_core& loop = loop_for_new_future();
   return future<result_type>(state_ref<future_state<result_type>>::adopt(
       new state(loop, std::move(made), std::move(owned))));
@@ -206,11 +223,18 @@ auto gather_range(Range&& awaitables) {
   using result_type = std::vector<gathered_t<ReturnExceptions, child>>;
   using state = gather_state<result_type, std::vector<child>, ReturnExceptions>;
   std::vector<child> made;
-  std::vector<bool> owned;
-  for (auto&& each : awaitables) {
-    made.push_back(to_child(static_cast<awaitable>(each)));
-    owned.push_back(child_is_owned<awaitable>);
+  if constexpr (!std::is_lvalue_reference_v<Range> && std::is_same_v<std::remove_cvref_t<Range>, std::vector<child>>) {
+    made = std::move(awaitables);  // a vector of tasks (or futures) handed over whole
+  } else {
+    if constexpr (std::ranges::sized_range<Range>) {
+      made.reserve(std::ranges::size(awaitables));
+    }
+    for (auto&& each : awaitables) {
+      made.push_back(to_child(static_cast<awaitable>(each)));
+    }
   }
+  require_children(made);
+  std::vector<bool> owned(made.size(), child_is_owned<awaitable>);
   loop_core& loop = loop_for_new_future();
   return future<result_type>(state_ref<future_state<result_type>>::adopt(
       new state(loop, std::move(made), std::move(owned))));
