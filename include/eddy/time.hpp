@@ -32,8 +32,7 @@ class [[nodiscard]] sleep_awaiter final : timer_node, wait_base {
 
   bool await_suspend(std::coroutine_handle<> awaiting) {
     task_ = &task_base::running("sleep()");
-    const clock::duration delay = deadline.time_since_epoch();
-    if (delay <= clock::duration::zero()) {
+    if (deadline.time_since_epoch() <= clock::duration::zero()) {
       // A bare yield: back of the ready queue. Not interruptible (the task is already queued),
       // so a cancel arriving now is delivered when it resumes.
       if (!task_->begin_wait(awaiting, nullptr)) {
@@ -42,18 +41,23 @@ class [[nodiscard]] sleep_awaiter final : timer_node, wait_base {
       task_->wake();
       return true;
     }
-    if (!task_->begin_wait(awaiting, this)) {
-      return false;
-    }
-    deadline = clock::now() + delay;
-    fire = &expired;
-    task_->loop().add_timer(*this);
-    return true;
+    return start_timer(awaiting);
   }
 
   void await_resume() { task_->end_wait(cancelled_); }
 
  private:
+  /// The timed sleep's half of await_suspend, out of line so that a yield stays small.
+  [[gnu::noinline]] bool start_timer(std::coroutine_handle<> awaiting) {
+    if (!task_->begin_wait(awaiting, this)) {
+      return false;
+    }
+    deadline = clock::now() + deadline.time_since_epoch();
+    fire = &expired;
+    task_->loop().add_timer(*this);
+    return true;
+  }
+
   static void expired(timer_node& node) noexcept {
     static_cast<sleep_awaiter&>(node).task_->wake();
   }
