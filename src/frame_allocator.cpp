@@ -1,7 +1,10 @@
 #include "eddy/detail/frame_allocator.hpp"
 
+#include "eddy/detail/array_allocator.hpp"
+
 #include <sys/mman.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <mutex>
 #include <new>
@@ -35,6 +38,45 @@ shared_pool& pool() {
 }
 
 }  // namespace
+
+namespace {
+std::size_t bulk_mapping_size(std::size_t bytes) noexcept { return (bytes + huge_page - 1) & ~(huge_page - 1); }
+}  // namespace
+
+void* allocate_bulk(std::size_t bytes) {
+  if (bytes < bulk_threshold) {
+    return ::operator new(bytes);
+  }
+  const std::size_t size = bulk_mapping_size(bytes);
+  // Map a huge page more than needed and trim both ends, so that the block starts on a 2 MiB
+  // boundary (only aligned 2 MiB ranges can become huge pages).
+  void* mapped = ::mmap(nullptr, size + huge_page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                        -1, 0);
+  if (mapped == MAP_FAILED) {
+    throw std::bad_alloc();
+  }
+  const auto start = reinterpret_cast<std::uintptr_t>(mapped);
+  const std::uintptr_t aligned = (start + huge_page - 1) & ~std::uintptr_t{huge_page - 1};
+  if (aligned > start) {
+    ::munmap(mapped, aligned - start);
+  }
+  const std::uintptr_t tail = aligned + size;
+  const std::uintptr_t mapped_end = start + size + huge_page;
+  if (mapped_end > tail) {
+    ::munmap(reinterpret_cast<void*>(tail), mapped_end - tail);
+  }
+  auto* block = reinterpret_cast<void*>(aligned);
+  (void)::madvise(block, size, MADV_HUGEPAGE);  // a hint; fine to be refused
+  return block;
+}
+
+void deallocate_bulk(void* block, std::size_t bytes) noexcept {
+  if (bytes < bulk_threshold) {
+    ::operator delete(block);
+    return;
+  }
+  ::munmap(block, bulk_mapping_size(bytes));
+}
 
 frame_allocator::cache::cache() noexcept {
   shared_pool& shared = pool();
@@ -72,18 +114,11 @@ frame_allocator::cache::~cache() {
 }
 
 void frame_allocator::cache::take_chunk() {
-  // Grow geometrically: a thread that runs a few coroutines keeps 64 KiB, a burst of a million
-  // tasks gets 2 MiB huge-page chunks.
-  std::size_t size = first_chunk << (chunks_taken < 5 ? chunks_taken : 5);
-  void* chunk = nullptr;
-  if (size >= huge_page) {
-    chunk = std::aligned_alloc(huge_page, size);
-    if (chunk != nullptr) {
-      (void)::madvise(chunk, size, MADV_HUGEPAGE);  // a hint; fine to be refused
-    }
-  } else {
-    chunk = std::malloc(size);
-  }
+  // A thread that runs a few coroutines keeps 64 KiB; one that needs more gets 2 MiB huge-page
+  // chunks at once. (Chunks of 128 KiB to 1 MiB in between cost a 4 KiB page fault per 4 KiB,
+  // microseconds each on a virtual machine, where a huge page costs one fault.)
+  std::size_t size = chunks_taken == 0 ? first_chunk : huge_page;
+  void* chunk = size >= huge_page ? allocate_bulk(size) : std::malloc(size);
   if (chunk == nullptr) {
     throw std::bad_alloc();
   }
@@ -93,7 +128,7 @@ void frame_allocator::cache::take_chunk() {
     shared.chunks.push_back(chunk);
   }
   ++chunks_taken;
-  // The rest of the old chunk (smaller than the block asked for, so under 1 KiB) is dropped.
+  // The rest of the old chunk (smaller than the block asked for, so under 4 KiB) is dropped.
   chunk_next = static_cast<char*>(chunk);
   chunk_end = chunk_next + size;
 }
@@ -103,6 +138,10 @@ void frame_allocator::cache::take_chunk() {
 frame_allocator::cache::cache() noexcept = default;
 frame_allocator::cache::~cache() = default;
 void frame_allocator::cache::take_chunk() { throw std::bad_alloc(); }
+
+// Plain operator new, so that the sanitizers see every array.
+void* allocate_bulk(std::size_t bytes) { return ::operator new(bytes); }
+void deallocate_bulk(void* block, std::size_t) noexcept { ::operator delete(block); }
 
 #endif
 

@@ -138,3 +138,52 @@ TEST_CASE("a timer added for the past is due at the next expiry", "[timer_wheel]
   REQUIRE(driver->fired.size() == 1);
   CHECK(driver->wheel.empty());
 }
+
+TEST_CASE("a due timer removed by an earlier one's firing does not fire", "[timer_wheel]") {
+  // As when a callback_node is cancelled by a timer that fired just before it in the same
+  // expiry: the wheel has already taken both out of their slot.
+  auto driver = std::make_unique<wheel_driver>();
+  std::vector<recorded_timer> timers(3);
+  for (std::size_t i = 0; i < timers.size(); ++i) {
+    timers[i].id = i;
+    driver->add(timers[i], milliseconds(2) + std::chrono::microseconds(100 * i));
+  }
+  driver->now += milliseconds(5);
+  std::vector<std::size_t> order;
+  driver->wheel.expire(driver->now, [&](timer_node& due) {
+    auto& timer = static_cast<recorded_timer&>(due);
+    order.push_back(timer.id);
+    if (timer.id == 0) {
+      REQUIRE(timers[1].queued());
+      driver->wheel.remove(timers[1]);
+      CHECK_FALSE(timers[1].queued());
+    }
+  });
+  CHECK(order == std::vector<std::size_t>{0, 2});
+  CHECK(driver->wheel.empty());
+  CHECK_FALSE(timers[1].queued());
+  // The wheel is still consistent: the removed node can be filed again and fires.
+  driver->add(timers[1], milliseconds(1));
+  driver->run_until_empty();
+  REQUIRE(driver->fired.size() == 1);
+  CHECK(driver->fired[0]->id == 1);
+}
+
+TEST_CASE("removing timers from the middle of a slot keeps the others in order", "[timer_wheel]") {
+  auto driver = std::make_unique<wheel_driver>();
+  std::vector<recorded_timer> timers(8);
+  for (std::size_t i = 0; i < timers.size(); ++i) {
+    timers[i].id = i;
+    driver->add(timers[i], milliseconds(3) + std::chrono::microseconds(10 * i));  // one slot
+  }
+  driver->wheel.remove(timers[2]);
+  driver->wheel.remove(timers[0]);
+  driver->wheel.remove(timers[7]);
+  CHECK(driver->wheel.size() == 5);
+  driver->run_until_empty();
+  std::vector<std::size_t> order;
+  for (const recorded_timer* timer : driver->fired) {
+    order.push_back(timer->id);
+  }
+  CHECK(order == std::vector<std::size_t>{1, 3, 4, 5, 6});
+}

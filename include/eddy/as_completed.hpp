@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "eddy/detail/array_allocator.hpp"
 #include "eddy/detail/awaitable_child.hpp"
 #include "eddy/errors.hpp"
 #include "eddy/time.hpp"
@@ -136,7 +137,7 @@ class completion_order final : timer_node, wait_base {
 
   std::vector<Child> children_;
   std::vector<bool> owned_;
-  std::vector<child_link> links_;
+  std::vector<child_link, array_allocator<child_link>> links_;
   std::deque<std::size_t> finished_;  ///< indexes, in completion order, not yet handed out
   std::size_t handed_out_ = 0;
   task_base* waiter_ = nullptr;

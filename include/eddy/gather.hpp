@@ -12,6 +12,7 @@
 #include <variant>
 #include <vector>
 
+#include "eddy/detail/array_allocator.hpp"
 #include "eddy/detail/awaitable_child.hpp"
 #include "eddy/future.hpp"
 #include "eddy/result.hpp"
@@ -176,7 +177,7 @@ class gather_state final : public future_state<Result> {
 
   Children children_;
   std::vector<bool> owned_;
-  std::vector<child_link> links_;
+  std::vector<child_link, array_allocator<child_link>> links_;
   std::size_t finished_ = 0;
   bool cancel_requested_ = false;
   std::string cancel_message_;

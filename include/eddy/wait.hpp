@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "eddy/detail/array_allocator.hpp"
 #include "eddy/detail/awaitable_child.hpp"
 #include "eddy/time.hpp"
 
@@ -126,7 +127,7 @@ class [[nodiscard]] wait_awaiter final : timer_node, wait_base {
 
   std::vector<Child>& children_;
   wait_options options_;
-  std::vector<child_link> links_;
+  std::vector<child_link, array_allocator<child_link>> links_;
   task_base* task_ = nullptr;
   bool cancelled_ = false;
 };

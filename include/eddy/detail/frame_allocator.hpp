@@ -1,8 +1,8 @@
 // A per-thread slab allocator for coroutine frames and task states (DESIGN.md §7).
 //
-// Blocks up to 1 KiB come in 16-byte size classes. A freed block joins its thread's free list
+// Blocks up to 4 KiB come in 16-byte size classes. A freed block joins its thread's free list
 // for its class; a class with an empty list carves new blocks from the thread's current chunk
-// (bump allocation). Chunks grow from 64 KiB to 2 MiB, and the 2 MiB ones are offered to the
+// (bump allocation). The first chunk is 64 KiB, the others 2 MiB, offered to the
 // kernel as transparent huge pages: a burst of 100,000 fresh tasks then costs a few dozen page
 // faults instead of tens of thousands, and no malloc bookkeeping per block.
 //
@@ -60,7 +60,7 @@ class frame_allocator {
   }
 
   static constexpr std::size_t granule = 16;  ///< also the alignment of every block
-  static constexpr std::size_t max_size = 1024;
+  static constexpr std::size_t max_size = 4096;
   static constexpr std::size_t class_count = max_size / granule + 1;
 
   struct free_block {

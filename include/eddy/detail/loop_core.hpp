@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "eddy/detail/array_allocator.hpp"
 #include "eddy/detail/clock.hpp"
 #include "eddy/detail/io_op.hpp"
 #include "eddy/detail/ready_queue.hpp"
@@ -28,6 +29,14 @@ namespace eddy::detail {
 
 class backend;
 class task_base;
+
+/// Frees the loop's task registry (an array_allocator array of `capacity` slots).
+struct task_slots_deleter {
+  std::size_t capacity = 0;
+  void operator()(task_base** slots) const noexcept {
+    array_allocator<task_base*>().deallocate(slots, capacity);
+  }
+};
 
 class loop_core {
  public:
@@ -90,7 +99,7 @@ class loop_core {
   /// Unfinished tasks by slot; a finished task's slot is null until the next compaction.
   /// A vector rather than links through the tasks: finishing a task writes one slot instead of
   /// two neighbouring tasks that are likely cold in the cache.
-  std::unique_ptr<task_base*[]> task_slots_;
+  std::unique_ptr<task_base*[], task_slots_deleter> task_slots_;
   std::size_t task_slots_used_ = 0;
   std::size_t task_slots_capacity_ = 0;
   std::size_t pending_task_count_ = 0;
