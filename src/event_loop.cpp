@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <sched.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
@@ -128,12 +130,42 @@ void event_loop::run_once() {
 }
 
 void event_loop::wait_for_work() {
+  if (thread_call_started_) [[unlikely]] {
+    thread_call_started_ = false;
+    if (thread_calls_in_flight_ == 1 && yield_to_thread_call()) {
+      backend_->poll(std::chrono::nanoseconds::zero());
+      return;
+    }
+  }
   std::chrono::nanoseconds timeout(-1);
   if (!timers_.empty()) {
     timeout = std::max(std::chrono::nanoseconds::zero(),
                        std::chrono::ceil<std::chrono::nanoseconds>(timers_.next_wakeup() - clock::now()));
   }
+  blocked_.store(true, std::memory_order_seq_cst);
+  if (threadsafe_pending_.load(std::memory_order_seq_cst)) {
+    timeout = std::chrono::nanoseconds::zero();  // a node came in without waking us
+  }
   backend_->poll(timeout);
+  blocked_.store(false, std::memory_order_relaxed);
+}
+
+bool event_loop::yield_to_thread_call() noexcept {
+  // The loop has nothing to do but wait for the one call it just handed to a worker, which is
+  // usually back within a few microseconds. Blocking in the kernel would make the worker's
+  // hand-back a system call (the wake-up) and the loop's return a second one; yielding lets a
+  // worker that shares this CPU run at once, and while the loop is not blocked the worker
+  // hands back without waking it. A call that takes longer costs the loop these few yields,
+  // once. With more calls in flight the loop blocks at once: results then arrive in batches
+  // that one wake-up serves, and yielding would only split them into smaller ones.
+  constexpr int rounds = 4;
+  for (int round = 0; round < rounds; ++round) {
+    sched_yield();
+    if (threadsafe_pending_.load(std::memory_order_acquire)) {
+      return true;
+    }
+  }
+  return false;
 }
 
 void event_loop::fire_due_timers() {

@@ -121,20 +121,23 @@ void loop_core::check_usable_slow(const char* what) const {
 }
 
 void loop_core::schedule_threadsafe(ready_node& node) {
-  bool was_empty = false;
+  bool must_wake = false;
   {
     std::lock_guard guard(threadsafe_mutex_);
     if (closed_) {
       throw std::runtime_error("call_soon_threadsafe: the event loop is closed");
     }
-    was_empty = threadsafe_nodes_.empty();
+    const bool was_empty = threadsafe_nodes_.empty();
     threadsafe_nodes_.push_back(&node);
-    threadsafe_pending_.store(true, std::memory_order_release);
-    if (was_empty) {
+    threadsafe_pending_.store(true, std::memory_order_seq_cst);
+    // A loop that is not blocked sees threadsafe_pending_ before it blocks; one that is needs
+    // the backend's wake-up, once per batch.
+    must_wake = was_empty && blocked_.load(std::memory_order_seq_cst);
+    if (must_wake) {
       wakers_in_flight_.fetch_add(1, std::memory_order_relaxed);
     }
   }
-  if (was_empty) {
+  if (must_wake) {
     // Woken outside the lock: on one core the loop would otherwise run at once and block on
     // the lock we still hold. close() waits for wakers_in_flight_ before the backend goes.
     backend_->wake();

@@ -465,6 +465,7 @@ void loop_call_base::start(loop_core& loop, thread_pool_executor* executor) {
     references_.fetch_sub(1, std::memory_order_relaxed);
     throw;
   }
+  loop.note_thread_call_started();
 }
 
 }  // namespace detail

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <ctime>
 #include <latch>
 #include <memory>
 #include <mutex>
@@ -216,6 +217,43 @@ TEST_CASE("to_thread runs the function on another thread and yields its result",
     CHECK(value == 42);
     CHECK(call_thread != loop_thread);
     CHECK(std::this_thread::get_id() == loop_thread);
+  };
+  eddy::run(main());
+}
+
+TEST_CASE("a to_thread call that outlasts the loop's brief yield still wakes the loop, which sleeps meanwhile", "[thread]") {
+  // After handing a single call to a worker the loop yields the CPU a few times instead of
+  // blocking at once; a call that takes longer must still wake the loop when it returns, and
+  // the loop must block (not spin) in between.
+  auto main = []() -> eddy::coro<void> {
+    timespec cpu_before{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu_before);
+    const auto wall_before = std::chrono::steady_clock::now();
+    int value = co_await eddy::to_thread([] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      return 7;
+    });
+    const auto wall = std::chrono::steady_clock::now() - wall_before;
+    timespec cpu_after{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu_after);
+    const auto cpu = std::chrono::seconds(cpu_after.tv_sec - cpu_before.tv_sec) +
+                     std::chrono::nanoseconds(cpu_after.tv_nsec - cpu_before.tv_nsec);
+    CHECK(value == 7);
+    CHECK(wall >= std::chrono::milliseconds(200));
+    CHECK(cpu < wall / 2);  // the loop thread slept through the call
+  };
+  eddy::run(main());
+}
+
+TEST_CASE("one to_thread call after another, each back on the loop thread", "[thread]") {
+  auto main = []() -> eddy::coro<void> {
+    const std::thread::id loop_thread = std::this_thread::get_id();
+    long sum = 0;
+    for (int i = 0; i < 2000; ++i) {
+      sum += co_await eddy::to_thread([](int x) { return x + 1; }, i);
+      CHECK(std::this_thread::get_id() == loop_thread);
+    }
+    CHECK(sum == 2000L * 2001 / 2);
   };
   eddy::run(main());
 }

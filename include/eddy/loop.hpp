@@ -338,6 +338,8 @@ class event_loop : public detail::loop_core {
   /// run_once's other parts, out of line so that an iteration with ready work and nothing
   /// else saves and restores few registers.
   [[gnu::noinline]] void wait_for_work();      ///< polls, blocking until the next timer at most
+  /// After a thread call was started: yields the CPU a few times; true once it came back.
+  bool yield_to_thread_call() noexcept;
   [[gnu::noinline]] void fire_due_timers();
   [[gnu::noinline]] void take_threadsafe_nodes();
   [[gnu::noinline]] void run_ready_in_debug_mode(detail::ready_node* node);

@@ -78,6 +78,15 @@ class loop_core {
   /// Hands a node to the loop from any thread; wakes the loop if it is blocked.
   void schedule_threadsafe(ready_node& node);
 
+  /// Loop thread: a call was just handed to a worker thread, or its outcome came back. When
+  /// the loop would block with a single call just started and in flight, it yields the CPU a
+  /// few times first (see event_loop::yield_to_thread_call).
+  void note_thread_call_started() noexcept {
+    thread_call_started_ = true;
+    ++thread_calls_in_flight_;
+  }
+  void note_thread_call_returned() noexcept { --thread_calls_in_flight_; }
+
   [[nodiscard]] event_loop& public_loop() noexcept;
 
   /// True once close() has begun: queued callbacks are then released without running.
@@ -110,6 +119,14 @@ class loop_core {
   std::mutex threadsafe_mutex_;
   std::vector<ready_node*> threadsafe_nodes_;
   std::atomic<bool> threadsafe_pending_{false};
+  /// True while the loop is in (or about to enter) a blocking backend poll: only then does a
+  /// thread that hands it a node have to wake it (a system call). Set and read seq_cst,
+  /// against threadsafe_pending_, so that either the waker sees it or the loop sees the node.
+  std::atomic<bool> blocked_{false};
+  /// A thread call started since the loop last blocked, and the calls not back yet (loop
+  /// thread only).
+  bool thread_call_started_ = false;
+  std::size_t thread_calls_in_flight_ = 0;
   /// Threads between queuing a node and finishing backend_->wake(); close() waits for none.
   std::atomic<int> wakers_in_flight_{0};
   void wait_for_wakers() noexcept;

@@ -129,6 +129,9 @@ class loop_mailbox final : public ready_node {
   /// fail, and delivers anything still queued with loop_open = false. Idempotent.
   void close() noexcept;
 
+  /// The loop it delivers to (valid on the loop's thread while the loop is open).
+  [[nodiscard]] loop_core& loop() const noexcept { return *loop_; }
+
  private:
   ~loop_mailbox() = default;
   static void drain(ready_node& node) noexcept;
@@ -269,8 +272,11 @@ class loop_call_base : public thread_work, public mail_node, public recycled {
  private:
   static void delivered(mail_node& node, bool loop_open) noexcept {
     auto& call = static_cast<loop_call_base&>(node);
-    if (loop_open && call.owner_ != nullptr) {
-      call.notify_owner_(call.owner_, call);
+    if (loop_open) {
+      call.mailbox_->loop().note_thread_call_returned();
+      if (call.owner_ != nullptr) {
+        call.notify_owner_(call.owner_, call);
+      }
     }
     call.release();  // the execution side's
   }
