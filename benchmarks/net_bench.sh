@@ -2,6 +2,9 @@
 # The network workloads of ../shared/bench/WORKLOADS.md, against eddy's example servers.
 #
 #   benchmarks/net_bench.sh [echo|http|all] [BUILD_DIR]     (default: all, build/release)
+#   benchmarks/net_bench.sh --floor [echo|http|all]          the same workloads against
+#       benchmarks/floor/uring_floor.c, a minimal liburing server in C: the same-day floor
+#       (this shared VM's speed changes from day to day; compare eddy with it, minutes apart)
 #
 # echo: examples/echo_server pinned to CPU 1, ../shared/bench/loadgen/echo_load pinned to CPU 0,
 #       for C:S = 1:64, 50:64, 256:64, 50:4096 (D = 5 s, W = 1 s).
@@ -9,9 +12,14 @@
 # Each run prints the load generator's line plus the figure that separates fast servers: the
 # server's CPU time (utime + stime from /proc/PID/stat over the measured window) per round trip
 # or request. EDDY_BACKEND (uring | epoll) is honoured. Quote medians of several runs.
-# Builds echo_load with cc and installs wrk with apt-get when they are missing.
+# Builds echo_load and uring_floor with cc and installs wrk with apt-get when they are missing.
 set -euo pipefail
 
+floor=0
+if [[ "${1:-}" == --floor ]]; then
+  floor=1
+  shift
+fi
 what="${1:-all}"
 build="${2:-build/release}"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -28,10 +36,19 @@ need_build() {
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
-# start_server BINARY -> sets server_pid and server_port
+peer=eddy
+if [[ $floor == 1 ]]; then
+  peer=raw-uring-floor
+  export EDDY_BACKEND=uring  # what the floor uses; only printed
+fi
+
+# start_server echo|http -> sets server_pid and server_port
 start_server() {
   local log="$tools/server.log"
-  taskset -c 1 "$1" --port 0 >"$log" 2>&1 &
+  local command=("$root/$build/examples/echo_server")
+  [[ $1 == http ]] && command=("$root/$build/examples/http_hello")
+  [[ $floor == 1 ]] && command=("$tools/uring_floor" "$1")
+  taskset -c 1 "${command[@]}" --port 0 >"$log" 2>&1 &
   server_pid=$!
   for _ in $(seq 100); do grep -q '^listening on ' "$log" && break; sleep 0.05; done
   server_port="$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$log")"
@@ -45,7 +62,7 @@ stop_server() {
 
 echo_run() {  # echo_run CONNS SIZE
   local conns=$1 size=$2 seconds=5 warmup=1
-  start_server "$root/$build/examples/echo_server"
+  start_server echo
   taskset -c 0 "$tools/echo_load" 127.0.0.1 "$server_port" "$conns" "$size" "$seconds" "$warmup" >"$tools/load.out" &
   local load_pid=$!
   sleep "$warmup.05"
@@ -56,13 +73,13 @@ echo_run() {  # echo_run CONNS SIZE
   stop_server
   local line; line="$(cat "$tools/load.out")"
   local roundtrips; roundtrips="$(grep -o 'roundtrips=[0-9]*' <<<"$line" | cut -d= -f2)"
-  echo "peer=eddy backend=${EDDY_BACKEND:-auto} workload=echo $line server_cpu_us_per_rt=$(
+  echo "peer=$peer backend=${EDDY_BACKEND:-auto} workload=echo $line server_cpu_us_per_rt=$(
     awk -v t=$((after - before)) -v hz="$tick" -v n="$roundtrips" 'BEGIN { printf "%.2f", t * 1e6 / hz / n }')"
 }
 
 http_run() {  # http_run CONNS
   local conns=$1 seconds=10
-  start_server "$root/$build/examples/http_hello"
+  start_server http
   local before; before="$(cpu_ticks "$server_pid")"
   taskset -c 0 wrk -t1 -c"$conns" -d"${seconds}s" --latency "http://127.0.0.1:$server_port/" >"$tools/wrk.out"
   local after; after="$(cpu_ticks "$server_pid")"
@@ -71,12 +88,15 @@ http_run() {  # http_run CONNS
   local rps; rps="$(awk '/^Requests\/sec/ {print $2}' "$tools/wrk.out")"
   local p50; p50="$(awk '$1 == "50%" {print $2}' "$tools/wrk.out")"
   local p99; p99="$(awk '$1 == "99%" {print $2}' "$tools/wrk.out")"
-  echo "peer=eddy backend=${EDDY_BACKEND:-auto} workload=http conns=$conns requests=$requests rps=$rps p50=$p50 p99=$p99 server_cpu_us_per_req=$(
+  echo "peer=$peer backend=${EDDY_BACKEND:-auto} workload=http conns=$conns requests=$requests rps=$rps p50=$p50 p99=$p99 server_cpu_us_per_req=$(
     awk -v t=$((after - before)) -v hz="$tick" -v n="$requests" 'BEGIN { printf "%.2f", t * 1e6 / hz / n }')"
 }
 
 need_build
 mkdir -p "$tools"
+if [[ $floor == 1 && ! -x "$tools/uring_floor" ]]; then
+  cc -O2 -o "$tools/uring_floor" "$root/benchmarks/floor/uring_floor.c" -luring
+fi
 if [[ "$what" == echo || "$what" == all ]]; then
   [ -x "$tools/echo_load" ] || cc -O2 -o "$tools/echo_load" "$loadgen_source"
   echo_run 1 64
