@@ -59,12 +59,17 @@ class gather_state final : public future_state<Result> {
   }
 
   ~gather_state() override {
+    // Only children still running are touched: a finished child's state is cold memory by
+    // now, and child_done() already did what it needed.
     std::size_t index = 0;
     each_child([&](auto& child) {
-      child.state()->remove_done_link(links_[index++]);
-      // Nobody can retrieve a child's failure through this gather any more: asyncio marks it
-      // retrieved once the gather is done, so a late failure is not logged.
-      child.state()->mark_exception_retrieved();
+      child_link& link = links_[index++];
+      if (link.linked) {
+        child.state()->remove_done_link(link);
+        // Nobody can retrieve its failure through this gather any more: asyncio marks it
+        // retrieved when it completes, so a late failure is not logged.
+        child.state()->mark_exception_retrieved();
+      }
     });
   }
 
@@ -114,8 +119,10 @@ class gather_state final : public future_state<Result> {
 
   static void child_done(done_link& link, future_base& child) noexcept {
     auto& self = *static_cast<child_link&>(link).owner;
+    // asyncio's gather retrieves every child's exception (raising it, returning it, or, once
+    // the gather is done, consuming it), so a child's failure is never logged.
+    child.mark_exception_retrieved();
     if (self.done()) {
-      child.mark_exception_retrieved();  // asyncio: later failures are consumed, not logged
       return;
     }
     if constexpr (!ReturnExceptions) {
