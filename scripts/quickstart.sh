@@ -6,8 +6,9 @@
 #   scripts/quickstart.sh test              install what is missing, build and run the whole
 #                                           test suite with GCC 12 (`dev` preset: ASan+UBSan),
 #                                           then with clang-16 (`clang` preset: ASan+UBSan),
-#                                           then the examples and benchmarks in the release
-#                                           build, then the thread bridge's tests under TSan
+#                                           then the examples, benchmarks and allocator-backed
+#                                           tests in the release build, then the thread
+#                                           bridge's tests under TSan
 #   scripts/quickstart.sh test --gcc-only   the same, GCC only
 #
 # Environment: EDDY_JOBS (build and ctest parallelism; default 2 for `test`, nproc otherwise),
@@ -19,7 +20,7 @@ readonly PACKAGES=(build-essential cmake ninja-build pkg-config liburing-dev lib
                    clang-16 libclang-rt-16-dev)
 
 usage() {
-  sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 mode=run
@@ -158,7 +159,11 @@ fi
 jobs=${EDDY_JOBS:-2}
 mkdir -p build
 run_suite dev "GCC $(g++ -dumpfullversion 2>/dev/null || echo '?') (dev: ASan+UBSan)" "$jobs"
-run_subset release "GCC release (examples, benchmarks)" "$jobs" '^(example|bench)$' examples/all benchmarks/all
+# The release build is the only one with the frame allocator's slabs and huge-page arrays on
+# (sanitizer builds bypass them), so the tests of what stands on them run here too.
+run_subset release "GCC release (examples, benchmarks, allocator-backed tests)" "$jobs" \
+  '^(example|bench|array_allocator|timer_wheel|task|gather|thread)$' examples/all benchmarks/all \
+  array_allocator_test timer_wheel_test task_test gather_test thread_test
 if [[ $gcc_only == 0 ]]; then
   run_suite clang \
     "clang $(clang++-16 -dumpversion 2>/dev/null || echo '?') (clang: ASan+UBSan)" "$jobs"

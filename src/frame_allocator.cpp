@@ -40,7 +40,9 @@ shared_pool& pool() {
 }  // namespace
 
 namespace {
-std::size_t bulk_mapping_size(std::size_t bytes) noexcept { return (bytes + huge_page - 1) & ~(huge_page - 1); }
+std::size_t bulk_mapping_size(std::size_t bytes) noexcept {
+  return (bytes + huge_page - 1) & ~(huge_page - 1);
+}
 }  // namespace
 
 void* allocate_bulk(std::size_t bytes) {
@@ -50,8 +52,8 @@ void* allocate_bulk(std::size_t bytes) {
   const std::size_t size = bulk_mapping_size(bytes);
   // Map a huge page more than needed and trim both ends, so that the block starts on a 2 MiB
   // boundary (only aligned 2 MiB ranges can become huge pages).
-  void* mapped = ::mmap(nullptr, size + huge_page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                        -1, 0);
+  void* mapped = ::mmap(nullptr, size + huge_page, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (mapped == MAP_FAILED) {
     throw std::bad_alloc();
   }

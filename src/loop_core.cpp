@@ -102,8 +102,8 @@ void loop_core::make_task_slot() {
   if (capacity > std::numeric_limits<std::uint32_t>::max()) {
     throw std::bad_alloc();
   }
-  std::unique_ptr<task_base*[], task_slots_deleter> grown(array_allocator<task_base*>().allocate(capacity),
-                                                          task_slots_deleter{capacity});
+  std::unique_ptr<task_base*[], task_slots_deleter> grown(
+      array_allocator<task_base*>().allocate(capacity), task_slots_deleter{capacity});
   std::copy_n(task_slots_.get(), task_slots_used_, grown.get());
   task_slots_ = std::move(grown);
   task_slots_capacity_ = capacity;

@@ -39,8 +39,10 @@ struct connection {
 
 static int http_mode;
 static const char ok_response[] =
-    "HTTP/1.1 200 OK\r\nServer: eddy\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, World!";
-static const char not_found_response[] = "HTTP/1.1 404 Not Found\r\nServer: eddy\r\nContent-Length: 0\r\n\r\n";
+    "HTTP/1.1 200 OK\r\nServer: eddy\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\n"
+    "Hello, World!";
+static const char not_found_response[] =
+    "HTTP/1.1 404 Not Found\r\nServer: eddy\r\nContent-Length: 0\r\n\r\n";
 
 static struct io_uring ring;
 static struct connection acceptor;
@@ -103,6 +105,22 @@ static int answer_requests(struct connection* c) {
   return (int)length;
 }
 
+static void close_connection(struct connection* c);
+
+/// http: sends the answers to the complete requests buffered, or receives more.
+static void answer_or_receive(struct connection* c) {
+  const int answered = answer_requests(c);
+  if (answered < 0) {
+    close_connection(c);
+  } else if (answered == 0) {
+    arm_recv(c);
+  } else {
+    c->length = (unsigned)answered;
+    c->sent = 0;
+    arm_send(c);
+  }
+}
+
 static void close_connection(struct connection* c) {
   close(c->fd);
   free(c);
@@ -130,31 +148,23 @@ static void completed(struct connection* c, int result) {
     return;
   }
   if (c->kind == receiving) {
-    c->sent = 0;
     if (!http_mode) {
       c->length = (unsigned)result;
+      c->sent = 0;
       arm_send(c);
       return;
     }
     c->buffered += (unsigned)result;
-    const int answered = answer_requests(c);
-    if (answered < 0) {
-      close_connection(c);
-    } else if (answered == 0) {
-      arm_recv(c);
-    } else {
-      c->length = (unsigned)answered;
-      arm_send(c);
-    }
+    answer_or_receive(c);
+    return;
+  }
+  c->sent += (unsigned)result;
+  if (c->sent < c->length) {
+    arm_send(c);
+  } else if (http_mode && c->buffered > 0) {
+    answer_or_receive(c);  // requests left over from a full response buffer
   } else {
-    c->sent += (unsigned)result;
-    if (c->sent < c->length) {
-      arm_send(c);
-    } else if (http_mode && c->buffered > 0 && (c->length = (unsigned)answer_requests(c), c->sent = 0, c->length > 0)) {
-      arm_send(c);  // pipelined requests left over from a full response buffer
-    } else {
-      arm_recv(c);
-    }
+    arm_recv(c);
   }
 }
 
@@ -178,14 +188,16 @@ int main(int argc, char** argv) {
   setsockopt(acceptor.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (bind(acceptor.fd, (struct sockaddr*)&address, sizeof address) != 0 || listen(acceptor.fd, 1024) != 0) {
+  if (bind(acceptor.fd, (struct sockaddr*)&address, sizeof address) != 0 ||
+      listen(acceptor.fd, 1024) != 0) {
     perror("uring_floor: bind/listen");
     return 1;
   }
   socklen_t length = sizeof address;
   getsockname(acceptor.fd, (struct sockaddr*)&address, &length);
 
-  struct io_uring_params params = {.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN};
+  struct io_uring_params params = {.flags =
+                                       IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN};
   if (io_uring_queue_init_params(ring_entries, &ring, &params) < 0) {
     memset(&params, 0, sizeof params);
     int error = io_uring_queue_init_params(ring_entries, &ring, &params);

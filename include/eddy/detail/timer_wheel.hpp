@@ -6,10 +6,12 @@
 // (node, deadline) rather than a list linked through the nodes: the nodes live in cold
 // coroutine frames, and walking a list through them is a chain of cache misses, one after the
 // other (a third of the timers workload's CPU time); an array is read at memory speed and the
-// nodes it names are touched independently of each other. Timers are never early: a timer fires at the first loop
-// wake-up on or after the millisecond tick that contains its deadline (at most 1 ms late, like
-// asyncio's selector loops, which wait in whole milliseconds). Timers that come due together
-// fire in deadline order, and timers with equal deadlines in the order they were scheduled.
+// nodes it names are touched independently of each other.
+//
+// Timers are never early: a timer fires at the first loop wake-up on or after the millisecond
+// tick that contains its deadline (at most 1 ms late, like asyncio's selector loops, which
+// wait in whole milliseconds). Timers that come due together fire in deadline order, and
+// timers with equal deadlines in the order they were scheduled.
 #pragma once
 
 #include <algorithm>
@@ -244,7 +246,8 @@ class timer_wheel {
     const std::uint64_t due_tick = ceil_tick(entry.deadline);
     std::uint32_t slot = overdue_slot;
     if (due_tick > current_tick_) {
-      const auto highest_differing = static_cast<std::size_t>(63 - std::countl_zero(due_tick ^ current_tick_));
+      const auto highest_differing =
+          static_cast<std::size_t>(63 - std::countl_zero(due_tick ^ current_tick_));
       const std::size_t level =
           highest_differing < first_bits ? 0 : 1 + (highest_differing - first_bits) / upper_bits;
       slot = static_cast<std::uint32_t>(
