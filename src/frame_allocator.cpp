@@ -37,12 +37,10 @@ shared_pool& pool() {
   return *instance;
 }
 
-}  // namespace
-
-namespace {
 std::size_t bulk_mapping_size(std::size_t bytes) noexcept {
   return (bytes + huge_page - 1) & ~(huge_page - 1);
 }
+
 }  // namespace
 
 void* allocate_bulk(std::size_t bytes) {
@@ -119,8 +117,8 @@ void frame_allocator::cache::take_chunk() {
   // A thread that runs a few coroutines keeps 64 KiB; one that needs more gets 2 MiB huge-page
   // chunks at once. (Chunks of 128 KiB to 1 MiB in between cost a 4 KiB page fault per 4 KiB,
   // microseconds each on a virtual machine, where a huge page costs one fault.)
-  std::size_t size = chunks_taken == 0 ? first_chunk : huge_page;
-  void* chunk = size >= huge_page ? allocate_bulk(size) : std::malloc(size);
+  const std::size_t size = chunks_taken == 0 ? first_chunk : huge_page;
+  void* chunk = chunks_taken == 0 ? std::malloc(size) : allocate_bulk(size);  // bulk throws
   if (chunk == nullptr) {
     throw std::bad_alloc();
   }

@@ -12,6 +12,7 @@
 namespace {
 
 using eddy::detail::array_allocator;
+using eddy::detail::array_vector;
 
 struct entry {
   void* pointer;
@@ -31,12 +32,12 @@ TEST_CASE("array_allocator: vectors of every size class hold what was written", 
   for (std::size_t count : {std::size_t{1}, std::size_t{255}, std::size_t{256}, std::size_t{257},
                             std::size_t{10'000}, std::size_t{65'536}, std::size_t{65'537},
                             std::size_t{300'000}}) {
-    std::vector<entry, array_allocator<entry>> values(count);
+    array_vector<entry> values(count);
     CHECK(aligned_to_16(values.data()));
     for (std::size_t i = 0; i < count; ++i) {
       values[i] = {&values[i], i * 3};
     }
-    std::vector<entry, array_allocator<entry>> moved = std::move(values);
+    array_vector<entry> moved = std::move(values);
     bool intact = true;
     for (std::size_t i = 0; i < count; ++i) {
       intact = intact && moved[i].value == i * 3 && moved[i].pointer == &moved[i];
@@ -46,7 +47,7 @@ TEST_CASE("array_allocator: vectors of every size class hold what was written", 
 }
 
 TEST_CASE("array_allocator: growing one element at a time crosses every threshold", "[array_allocator]") {
-  std::vector<std::uint64_t, array_allocator<std::uint64_t>> grown;
+  array_vector<std::uint64_t> grown;
   for (std::uint64_t i = 0; i < 400'000; ++i) {  // 3.2 MB: two bulk mappings on the way
     grown.push_back(i);
   }

@@ -137,7 +137,7 @@ class completion_order final : timer_node, wait_base {
 
   std::vector<Child> children_;
   std::vector<bool> owned_;
-  std::vector<child_link, array_allocator<child_link>> links_;
+  array_vector<child_link> links_;
   std::deque<std::size_t> finished_;  ///< indexes, in completion order, not yet handed out
   std::size_t handed_out_ = 0;
   task_base* waiter_ = nullptr;

@@ -184,7 +184,7 @@ class gather_state final : public future_state<Result> {
 
   Children children_;
   std::vector<bool> owned_;
-  std::vector<child_link, array_allocator<child_link>> links_;
+  array_vector<child_link> links_;
   std::size_t finished_ = 0;
   bool cancel_requested_ = false;
   std::string cancel_message_;

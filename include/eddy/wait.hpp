@@ -127,7 +127,7 @@ class [[nodiscard]] wait_awaiter final : timer_node, wait_base {
 
   std::vector<Child>& children_;
   wait_options options_;
-  std::vector<child_link, array_allocator<child_link>> links_;
+  array_vector<child_link> links_;
   task_base* task_ = nullptr;
   bool cancelled_ = false;
 };

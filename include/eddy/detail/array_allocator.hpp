@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <limits>
 #include <new>
+#include <vector>
 
 #include "eddy/detail/frame_allocator.hpp"
 
@@ -65,5 +66,9 @@ class array_allocator {
     return true;
   }
 };
+
+/// A std::vector whose storage comes from array_allocator.
+template <class T>
+using array_vector = std::vector<T, array_allocator<T>>;
 
 }  // namespace eddy::detail

@@ -2,9 +2,9 @@
 //
 // Blocks up to 4 KiB come in 16-byte size classes. A freed block joins its thread's free list
 // for its class; a class with an empty list carves new blocks from the thread's current chunk
-// (bump allocation). The first chunk is 64 KiB, the others 2 MiB, offered to the
-// kernel as transparent huge pages: a burst of 100,000 fresh tasks then costs a few dozen page
-// faults instead of tens of thousands, and no malloc bookkeeping per block.
+// (bump allocation). The first chunk is 64 KiB, the others 2 MiB, offered to the kernel as
+// transparent huge pages: a burst of 100,000 fresh tasks then costs a few dozen page faults
+// instead of tens of thousands, and no malloc bookkeeping per block.
 //
 // Memory is recycled, never returned: a thread's free lists keep what its peak needed, and when
 // a thread ends, its free blocks and the rest of its chunk go to a shared pool that the next

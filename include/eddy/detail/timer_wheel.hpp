@@ -75,7 +75,7 @@ static_assert(shift_of(level_count - 1) + upper_bits >= 64, "the levels must cov
 }  // namespace wheel_layout
 
 class timer_wheel {
-  using entry_array = std::vector<timer_entry, array_allocator<timer_entry>>;
+  using entry_array = array_vector<timer_entry>;
 
  public:
   /// Throws std::bad_alloc (the slot table is allocated up front).
