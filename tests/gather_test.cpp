@@ -587,3 +587,127 @@ TEST_CASE("gather(range): a moved vector of tasks gives its results in order", "
     }
   }());
 }
+
+namespace {
+
+/// A value whose copy fails: a task shared with gather is copied, not moved, out of.
+struct copy_fails {
+  copy_fails() = default;
+  copy_fails(const copy_fails&) { throw std::runtime_error("copy failed"); }
+  copy_fails(copy_fails&&) noexcept = default;
+  copy_fails& operator=(const copy_fails&) = delete;
+  copy_fails& operator=(copy_fails&&) noexcept = default;
+};
+
+eddy::coro<copy_fails> make_copy_fails() {
+  co_await eddy::sleep(0s);
+  co_return copy_fails{};
+}
+
+}  // namespace
+
+TEST_CASE("gather: nested gathers give nested tuples; the inner gathers are futures it shares",
+          "[gather]") {
+  eddy::run([]() -> eddy::coro<void> {
+    eddy::future<int> a;
+    eddy::future<int> d;
+    auto left = eddy::gather(a, value_after_yield(2));
+    auto right = eddy::gather(eddy::create_task(value_after_yield(3)), d);
+    auto outer = eddy::gather(left, right, eddy::gather(value_now(5)));
+    co_await run_briefly();
+    d.set_result(4);
+    co_await run_briefly();
+    CHECK(right.done());
+    CHECK_FALSE(outer.done());
+    a.set_result(1);
+    auto [first, second, third] = co_await outer;
+    CHECK(first == std::tuple(1, 2));
+    CHECK(second == std::tuple(3, 4));
+    CHECK(third == std::tuple(5));
+    // The inner gathers were shared, not consumed: their results are still there.
+    CHECK(std::get<1>(left.result()) == 2);
+    CHECK(std::get<0>(right.result()) == 3);
+  }());
+}
+
+TEST_CASE("gather: a gather dropped after its first failure leaves its other children running",
+          "[gather]") {
+  eddy::run([]() -> eddy::coro<void> {
+    eddy::future<int> gate;
+    bool saw_cancel = false;
+    auto slow = eddy::create_task(wait_on(gate, &saw_cancel));
+    eddy::future<int> failing;
+    {
+      auto gathered = eddy::gather(slow, failing, value_after_yield(1));
+      failing.set_exception(std::runtime_error("early"));
+      co_await run_briefly();
+      REQUIRE(gathered.done());
+      CHECK_THROWS_WITH(gathered.result(), "early");
+    }  // the gather goes while `slow` still runs: it must unhook itself from `slow`
+    gate.set_result(7);
+    int slow_value = co_await slow;
+    CHECK(slow_value == 7);
+    CHECK_FALSE(saw_cancel);
+  }());
+}
+
+TEST_CASE("gather: cancelling a gather after some children finished cancels only the rest",
+          "[gather]") {
+  eddy::run([]() -> eddy::coro<void> {
+    eddy::future<int> gate;
+    bool saw_cancel = false;
+    auto quick = eddy::create_task(value_after_yield(1));
+    auto slow = eddy::create_task(wait_on(gate, &saw_cancel));
+    std::vector<eddy::task<int>> children{quick, slow};
+    auto gathered = eddy::gather(std::move(children));
+    co_await run_briefly();
+    REQUIRE(quick.done());
+    CHECK(gathered.cancel("enough"));
+    auto cancellation = co_await eddy_test::caught<eddy::cancelled_error>(gathered);
+    REQUIRE(cancellation.has_value());
+    CHECK(cancellation->message() == "enough");
+    CHECK(saw_cancel);
+    CHECK(slow.cancelled());
+    CHECK(quick.result() == 1);  // finished before the cancel: untouched
+  }());
+}
+
+TEST_CASE("gather: a shared task's value that cannot be copied makes gather raise the error",
+          "[gather]") {
+  eddy::run([]() -> eddy::coro<void> {
+    auto shared = eddy::create_task(make_copy_fails());
+    eddy::future<int> other;
+    auto gathered = eddy::gather(shared, other);
+    auto error = co_await eddy_test::caught<std::runtime_error>(gathered);
+    REQUIRE(error.has_value());
+    CHECK(std::string(error->what()) == "copy failed");
+    CHECK_FALSE(other.done());  // as for a child's own failure: the siblings are not cancelled
+    CHECK_FALSE(shared.cancelled());
+    // An owned coro's value is moved, never copied: that gather succeeds.
+    auto [moved] = co_await eddy::gather(make_copy_fails());
+    (void)moved;
+    // With return_exceptions a failed copy still fails the whole gather, not just its slot:
+    // the child itself succeeded, so no eddy::result can honestly report it.
+    auto reported = co_await eddy_test::caught<std::runtime_error>(
+        eddy::gather(eddy::return_exceptions, shared));
+    REQUIRE(reported.has_value());
+    CHECK(std::string(reported->what()) == "copy failed");
+  }());
+}
+
+TEST_CASE("gather(range): a thousand tasks, done and pending, give their results in order",
+          "[gather]") {
+  eddy::run([]() -> eddy::coro<void> {
+    std::vector<eddy::task<int>> tasks;
+    for (int i = 0; i < 1000; ++i) {
+      tasks.push_back(eddy::create_task(i % 2 == 0 ? value_now(i) : value_after_yield(i)));
+    }
+    co_await eddy::sleep(0s);  // the even ones are done before the gather sees them
+    std::vector<int> results = co_await eddy::gather(tasks);
+    REQUIRE(results.size() == 1000);
+    for (int i = 0; i < 1000; ++i) {
+      CHECK(results[static_cast<std::size_t>(i)] == i);
+      CHECK(tasks[static_cast<std::size_t>(i)].result() == i);  // shared tasks keep their value
+    }
+  }());
+}

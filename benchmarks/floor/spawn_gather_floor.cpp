@@ -95,9 +95,9 @@ double spawn_run_collect(std::uint64_t n, std::uint64_t& checksum) {
 }
 
 void report(const char* source, std::uint64_t n, double seconds, std::uint64_t checksum) {
-  std::printf("floor=spawn_gather frames=%s n=%llu ms=%.2f per_task_ns=%.1f checksum=%llu\n", source,
-              static_cast<unsigned long long>(n), seconds * 1e3, seconds * 1e9 / static_cast<double>(n),
-              static_cast<unsigned long long>(checksum));
+  std::printf("floor=spawn_gather frames=%s n=%llu ms=%.2f per_task_ns=%.1f checksum=%llu\n",
+              source, static_cast<unsigned long long>(n), seconds * 1e3,
+              seconds * 1e9 / static_cast<double>(n), static_cast<unsigned long long>(checksum));
 }
 
 }  // namespace
@@ -121,7 +121,8 @@ int main(int argc, char** argv) {
   }
   constexpr std::size_t huge_page = std::size_t{2} << 20;
   const std::size_t bytes = ((n * 64 + huge_page - 1) / huge_page + 1) * huge_page;
-  void* mapped = mmap(nullptr, bytes + huge_page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* mapped =
+      mmap(nullptr, bytes + huge_page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (mapped == MAP_FAILED) {
     std::perror("spawn_gather_floor: mmap");
     return 1;

@@ -309,13 +309,14 @@ template <bool ReturnExceptions, class... Awaitables>
 auto gather_variadic(Awaitables&&... awaitables) {
   using children = std::tuple<child_t<Awaitables>...>;
   using result_type = std::tuple<gathered_t<ReturnExceptions, child_t<Awaitables>>...>;
-  using state = gather_state<result_type, children, ReturnExceptions,
-                             std::array<bool, sizeof...(Awaitables)>{child_is_owned<Awaitables>...}>;
+  using state =
+      gather_state<result_type, children, ReturnExceptions,
+                   std::array<bool, sizeof...(Awaitables)>{child_is_owned<Awaitables>...}>;
   children made{to_child(std::forward<Awaitables>(awaitables))...};  // braces: left to right
   std::apply([](auto&... child) { (require_child(child), ...); }, made);
   loop_core& loop = loop_for_new_future();
-  return future<result_type>(state_ref<future_state<result_type>>::adopt(
-      new state(loop, std::move(made))));
+  return future<result_type>(
+      state_ref<future_state<result_type>>::adopt(new state(loop, std::move(made))));
 }
 
 template <bool ReturnExceptions, class Range>
@@ -325,9 +326,11 @@ auto gather_range(Range&& awaitables) {
                                        std::remove_reference_t<element>&&>;
   using child = child_t<awaitable>;
   using result_type = std::vector<gathered_t<ReturnExceptions, child>>;
-  using state = gather_state<result_type, std::vector<child>, ReturnExceptions, child_is_owned<awaitable>>;
+  using state =
+      gather_state<result_type, std::vector<child>, ReturnExceptions, child_is_owned<awaitable>>;
   std::vector<child> made;
-  if constexpr (!std::is_lvalue_reference_v<Range> && std::is_same_v<std::remove_cvref_t<Range>, std::vector<child>>) {
+  if constexpr (!std::is_lvalue_reference_v<Range> &&
+                std::is_same_v<std::remove_cvref_t<Range>, std::vector<child>>) {
     made = std::move(awaitables);  // a vector of tasks (or futures) handed over whole
   } else {
     if constexpr (std::ranges::sized_range<Range>) {
@@ -342,15 +345,16 @@ auto gather_range(Range&& awaitables) {
     throw std::length_error("gather: more than 2^32 - 1 awaitables");
   }
   loop_core& loop = loop_for_new_future();
-  return future<result_type>(state_ref<future_state<result_type>>::adopt(
-      new state(loop, std::move(made))));
+  return future<result_type>(
+      state_ref<future_state<result_type>>::adopt(new state(loop, std::move(made))));
 }
 
 template <class T>
 concept gather_range_argument = requires(T& range) {
   std::begin(range);
   std::end(range);
-} && !requires(T& value) { value.operator co_await(); };
+}
+&&!requires(T & value) { value.operator co_await(); };
 
 }  // namespace detail
 
@@ -366,7 +370,8 @@ concept gather_range_argument = requires(T& range) {
 /// Cancel safety: cancelling the awaiting task cancels every child, and the await throws
 /// cancelled_error once a child has reported its cancellation.
 template <class... Awaitables>
-  requires(sizeof...(Awaitables) != 1 || !(detail::gather_range_argument<std::remove_reference_t<Awaitables>> && ...))
+  requires(sizeof...(Awaitables) != 1 ||
+           !(detail::gather_range_argument<std::remove_reference_t<Awaitables>> && ...))
 auto gather(Awaitables&&... awaitables) {
   return detail::gather_variadic<false>(std::forward<Awaitables>(awaitables)...);
 }
@@ -374,7 +379,8 @@ auto gather(Awaitables&&... awaitables) {
 /// As gather, but every child's outcome is reported as a value: a std::tuple of eddy::result.
 /// Neither failure nor cancellation of a child ends the gather early.
 template <class... Awaitables>
-  requires(sizeof...(Awaitables) != 1 || !(detail::gather_range_argument<std::remove_reference_t<Awaitables>> && ...))
+  requires(sizeof...(Awaitables) != 1 ||
+           !(detail::gather_range_argument<std::remove_reference_t<Awaitables>> && ...))
 auto gather(return_exceptions_t, Awaitables&&... awaitables) {
   return detail::gather_variadic<true>(std::forward<Awaitables>(awaitables)...);
 }
