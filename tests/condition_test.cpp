@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -511,6 +512,61 @@ TEST_CASE("test_producer_consumer_with_a_condition", "[condition]") {
     for (int i = 0; i < 100; ++i) {
       CHECK(consumed[static_cast<std::size_t>(i)] == i);
     }
+  };
+  eddy::run(main());
+}
+
+TEST_CASE(
+    "a condition destroyed while a notified waiter queues for its shared lock: the waiter still "
+    "gets the lock, and a cancellation then has no notification to pass on",
+    "[condition]") {
+  auto main = []() -> eddy::coro<void> {
+    eddy::lock shared;
+    auto cond = std::make_unique<eddy::condition>(shared);  // on the heap: ASan sees its death
+    bool held_when_thrown = false;
+    auto waiter = eddy::create_task(
+        [](eddy::lock* lk, eddy::condition* c, bool* held_seen) -> eddy::coro<void> {
+          auto held = co_await lk->scoped();
+          try {
+            co_await c->wait();
+          } catch (const eddy::cancelled_error&) {
+            *held_seen = lk->locked();
+            throw;
+          }
+        }(&shared, cond.get(), &held_when_thrown));
+    co_await eddy::sleep(0s);
+    co_await shared.acquire();
+    cond->notify();
+    cond.reset();     // the waiter is in the lock's queue now, not in the condition
+    waiter.cancel();  // notified and cancelled: it would pass the notification on
+    shared.release();
+    auto error = co_await eddy_test::caught<eddy::cancelled_error>(waiter);
+    CHECK(error.has_value());
+    CHECK(held_when_thrown);
+    CHECK_FALSE(shared.locked());
+  };
+  eddy::run(main());
+}
+
+TEST_CASE("a condition destroyed while a notified waiter queues for its shared lock: no cancel",
+          "[condition]") {
+  auto main = []() -> eddy::coro<void> {
+    eddy::lock shared;
+    auto cond = std::make_unique<eddy::condition>(shared);  // on the heap: ASan sees its death
+    auto waiter = eddy::create_task(
+        [](eddy::lock* lk, eddy::condition* c) -> eddy::coro<int> {
+          auto held = co_await lk->scoped();
+          co_await c->wait();
+          co_return 1;
+        }(&shared, cond.get()));
+    co_await eddy::sleep(0s);
+    co_await shared.acquire();
+    cond->notify();
+    cond.reset();
+    shared.release();
+    int value = co_await waiter;
+    CHECK(value == 1);
+    CHECK_FALSE(shared.locked());
   };
   eddy::run(main());
 }

@@ -353,6 +353,8 @@ TEST_CASE(
     co_await run_briefly();
     REQUIRE(gathered.done());
     CHECK_FALSE(gathered.cancelled());
+    // Retrieved, as CPython's test does: an unretrieved failure would be logged (as asyncio's).
+    CHECK(eddy_test::holds<eddy::cancelled_error>(gathered.exception()));
     a.set_result(1);
   }());
 }

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <stdexcept>
 #include <type_traits>
+#include <utility>
 
 #include "eddy/coro.hpp"
 #include "eddy/detail/sync_waiters.hpp"
@@ -31,7 +32,9 @@ namespace eddy {
 /// before any task that starts waiting later.
 ///
 /// Destroying a condition (or its lock) while tasks wait in it leaves them suspended until they
-/// are cancelled.
+/// are cancelled. A task already notified and queued for a shared lock that outlives the
+/// condition still gets that lock and returns; if it is cancelled meanwhile, its notification
+/// has nobody left to go to.
 class condition {
  public:
   using guard = detail::release_guard<condition>;
@@ -42,6 +45,7 @@ class condition {
   explicit condition(lock& shared) noexcept : lock_(&shared) {}
   condition(const condition&) = delete;
   condition& operator=(const condition&) = delete;
+  inline ~condition();
 
   // --- the underlying lock (see eddy::lock) ----------------------------------------------
   [[nodiscard]] bool locked() const noexcept { return lock_->locked(); }
@@ -97,6 +101,7 @@ class condition {
   lock own_lock_;
   lock* lock_;
   detail::sync_waiter_list waiters_;  ///< tasks in wait() that have not been notified yet
+  wait_awaiter* notified_head_ = nullptr;  ///< notified, not yet returned (see wait_awaiter)
   detail::sync_loop_binding binding_;
 };
 
@@ -105,6 +110,11 @@ class condition {
 class [[nodiscard]] condition::wait_awaiter : public detail::sync_waiter {
  public:
   explicit wait_awaiter(condition& target) : condition_(&target) {}
+  /// Before it is awaited only (as every sync awaiter): the new one starts unlinked.
+  wait_awaiter(wait_awaiter&& other) noexcept
+      : detail::sync_waiter(std::move(other)), condition_(other.condition_) {}
+  wait_awaiter& operator=(wait_awaiter&&) = delete;
+  ~wait_awaiter() { leave_notified(); }
 
   bool await_ready() const {
     if (!condition_->lock_->locked()) {
@@ -125,7 +135,9 @@ class [[nodiscard]] condition::wait_awaiter : public detail::sync_waiter {
   }
 
   void await_resume() {
-    if (state_ == state::granted && notified_ && task_->cancel_pending()) {
+    const bool pass_on = state_ == state::granted && notified_ && task_->cancel_pending();
+    leave_notified();
+    if (pass_on && condition_ != nullptr) {
       // Notified, but cancelled before returning: hand the notification to someone else.
       condition_->notify_waiters(1, "condition.wait()");
     }
@@ -134,6 +146,35 @@ class [[nodiscard]] condition::wait_awaiter : public detail::sync_waiter {
 
  private:
   friend class condition;
+
+  // A notified waiter sits in the lock's queue, where the condition cannot see it, until it
+  // returns; but it may then still need the condition (to pass its notification on). So the
+  // condition also keeps its notified waiters in a list of their own, and its destructor tells
+  // them it is gone (condition_ = nullptr) instead of leaving them a dangling pointer.
+  void join_notified() noexcept {
+    next_notified_ = condition_->notified_head_;
+    if (next_notified_ != nullptr) {
+      next_notified_->prev_notified_ = this;
+    }
+    condition_->notified_head_ = this;
+    in_notified_ = true;
+  }
+
+  void leave_notified() noexcept {
+    if (!in_notified_) {
+      return;
+    }
+    in_notified_ = false;
+    if (condition_ == nullptr) {
+      return;  // the condition is gone, and took its list with it
+    }
+    (prev_notified_ != nullptr ? prev_notified_->next_notified_ : condition_->notified_head_) =
+        next_notified_;
+    if (next_notified_ != nullptr) {
+      next_notified_->prev_notified_ = prev_notified_;
+    }
+    prev_notified_ = next_notified_ = nullptr;
+  }
 
   /// Moves a waiter from the condition's list to the lock's queue (or hands it the lock if it
   /// is free). The task stays suspended until it holds the lock.
@@ -161,7 +202,10 @@ class [[nodiscard]] condition::wait_awaiter : public detail::sync_waiter {
     return false;
   }
 
-  condition* condition_;
+  condition* condition_;  ///< null once the condition is destroyed (see join_notified)
+  wait_awaiter* prev_notified_ = nullptr;
+  wait_awaiter* next_notified_ = nullptr;
+  bool in_notified_ = false;  ///< linked into the condition's notified waiters
   bool notified_ = false;     ///< notify() picked this waiter
   bool reacquiring_ = false;  ///< in the lock's queue (notified or cancelled)
 };
@@ -179,6 +223,15 @@ class [[nodiscard]] condition::scoped_awaiter : public lock::acquire_awaiter {
  private:
   condition* condition_;
 };
+
+inline condition::~condition() {
+  for (wait_awaiter* waiter = notified_head_; waiter != nullptr;) {
+    wait_awaiter* next = waiter->next_notified_;
+    waiter->prev_notified_ = waiter->next_notified_ = nullptr;
+    waiter->condition_ = nullptr;
+    waiter = next;
+  }
+}
 
 inline condition::scoped_awaiter condition::scoped() noexcept { return scoped_awaiter(*this); }
 inline condition::wait_awaiter condition::wait() { return wait_awaiter(*this); }
@@ -202,6 +255,7 @@ inline void condition::notify_waiters(std::size_t n, const char* what) {
     auto& waiter = static_cast<wait_awaiter&>(waiters_.front());
     waiter.notified_ = true;
     waiter.reacquiring_ = true;
+    waiter.join_notified();
     waiter.queue_for_lock();
     --n;
   }
