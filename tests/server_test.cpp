@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <chrono>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -23,6 +24,7 @@
 #include "eddy/run.hpp"
 #include "eddy/task.hpp"
 #include "eddy/time.hpp"
+#include "eddy/timeout.hpp"
 #include "support.hpp"
 
 namespace {
@@ -241,6 +243,51 @@ TEST_CASE("start_unix_server and open_unix_connection; the socket file goes with
   eddy::run(main(path));
   struct stat info {};
   CHECK(::stat(path.c_str(), &info) != 0);
+  CHECK(eddy_test::open_descriptor_count() == before);
+}
+
+TEST_CASE(
+    "open_unix_connection waits while the listener's backlog is full, and connects once it has "
+    "room",
+    "[server][unix]") {
+  eddy_test::temp_dir dir;
+  std::string path = dir.file("full.sock");
+  auto main = [](std::string where) -> eddy::coro<void> {
+    eddy::event_loop& loop = eddy::get_running_loop();
+    eddy::socket listener = eddy::socket::listen_unix(eddy::address::unix_path(where), 0);
+    auto [first_reader, first_writer] = co_await eddy::open_unix_connection(where);  // fills it
+    auto second = eddy::create_task(eddy::open_unix_connection(where));
+    auto third = eddy::create_task(eddy::open_unix_connection(where));
+    co_await eddy::sleep(20ms);
+    CHECK_FALSE(second.done());
+    CHECK_FALSE(third.done());
+    // A timeout around it bounds the wait.
+    auto timed_out = co_await caught<eddy::timeout_error>(
+        eddy::wait_for(eddy::open_unix_connection(where), 10ms));
+    CHECK(timed_out.has_value());
+    // Cancelling one that waits stops it (and closes its socket).
+    third.cancel();
+    auto cancelled = co_await caught<eddy::cancelled_error>(third);
+    CHECK(cancelled.has_value());
+    // Room again: the waiting one connects, and the connection works.
+    auto taken = co_await loop.sock_accept(listener);
+    CHECK(taken.second.family() == AF_UNIX);
+    auto [reader, writer] = co_await second;
+    auto next = co_await loop.sock_accept(listener);
+    writer.write("waited\n");
+    co_await writer.drain();
+    std::string received(7, '\0');
+    std::size_t got = 0;
+    while (got < received.size()) {
+      got += co_await loop.sock_recv_into(
+          next.first, std::span<char>(received.data() + got, received.size() - got));
+    }
+    CHECK(received == "waited\n");
+    writer.close();
+    first_writer.close();
+  };
+  int before = eddy_test::open_descriptor_count();
+  eddy::run(main(path));
   CHECK(eddy_test::open_descriptor_count() == before);
 }
 

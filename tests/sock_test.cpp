@@ -454,6 +454,35 @@ TEST_CASE("connecting to a Unix path nobody bound throws std::system_error with 
   CHECK(eddy::run(main(directory.file("missing.sock"))) == ENOENT);
 }
 
+TEST_CASE("sock_connect to a Unix listener whose backlog is full throws EAGAIN at once",
+          "[sock][unix]") {
+  eddy_test::temp_dir directory;
+  auto main = [](std::string path) -> eddy::coro<int> {
+    eddy::event_loop& loop = eddy::get_running_loop();
+    eddy::address where = eddy::address::unix_path(path);
+    eddy::socket listener = eddy::socket::listen_unix(where, 0);  // room for one, not accepted
+    eddy::socket first = eddy::socket::unix_stream();
+    co_await loop.sock_connect(first, where);
+    eddy::socket second = eddy::socket::unix_stream();
+    int error = 0;
+    try {
+      co_await loop.sock_connect(second, where);
+    } catch (const std::system_error& failure) {
+      error = failure.code().value();
+    }
+    // The socket is still usable: once the listener has room, the same socket connects.
+    accepted taken = co_await loop.sock_accept(listener);
+    CHECK(taken.second.family() == AF_UNIX);
+    co_await loop.sock_connect(second, where);
+    accepted next = co_await loop.sock_accept(listener);
+    co_await loop.sock_sendall(second, "in");
+    std::string received = co_await recv_exactly(&next.first, 2);
+    CHECK(received == "in");
+    co_return error;
+  };
+  CHECK(eddy::run(main(directory.file("full.sock"))) == EAGAIN);
+}
+
 TEST_CASE("a 4 MiB sock_sendall over a Unix listener connection is received in full",
           "[sock][unix][large]") {
   eddy_test::temp_dir directory;

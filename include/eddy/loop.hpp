@@ -274,7 +274,10 @@ class event_loop : public detail::loop_core {
   [[nodiscard]] detail::accept_awaiter sock_accept(const socket& listener) noexcept {
     return detail::accept_awaiter(listener.fd());
   }
-  /// Connects to `target` (a literal address; see address::parse).
+  /// Connects to `target` (a literal address; see address::parse). A Unix listener whose
+  /// backlog is full refuses at once with std::system_error(EAGAIN), on both backends: the
+  /// kernel gives no readiness for room in it (asyncio's selector loop waits for writability
+  /// and then wrongly reports success). open_unix_connection retries such a refusal.
   [[nodiscard]] detail::connect_awaiter sock_connect(const socket& sock, const address& target) noexcept {
     return detail::connect_awaiter(sock.fd(), target);
   }

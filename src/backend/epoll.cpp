@@ -203,7 +203,7 @@ class epoll_backend final : public backend {
     }
     op.backend_state = idle;  // in particular, no connect_started left from an earlier use
     const std::int64_t result = attempt(op);
-    if (result != -EAGAIN) {
+    if (result != -EAGAIN || is_refused_connect(op)) {
       op.result = result;
       op.backend_state = idle;
       return true;
@@ -286,13 +286,20 @@ class epoll_backend final : public backend {
 
   /// TCP answers EINPROGRESS and finishes the handshake itself; its outcome is SO_ERROR once
   /// the socket turns writable. AF_UNIX with a full backlog answers EAGAIN and wants connect()
-  /// called again.
+  /// called again, but nothing tells when: the unconnected socket polls writable at once, so
+  /// waiting for readiness would spin. That EAGAIN is the op's result (io_uring answers it so
+  /// too); open_unix_connection retries with a backoff.
   static std::int64_t attempt_connect(io_op& op) noexcept {
     if ((op.backend_state & connect_started) != 0) return perform::socket_error(op.fd);
     const std::int64_t result = perform::connect(op.fd, op.address, op.address_length);
     if (result != -EINPROGRESS) return result;
     op.backend_state |= connect_started;
     return -EAGAIN;
+  }
+
+  /// A connect that answered EAGAIN without starting (see attempt_connect).
+  static bool is_refused_connect(const io_op& op) noexcept {
+    return op.opcode == io_opcode::connect && (op.backend_state & connect_started) == 0;
   }
 
   // ---- waiting --------------------------------------------------------------------------

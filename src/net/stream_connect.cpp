@@ -18,12 +18,17 @@
 #include "eddy/net/dns.hpp"
 #include "eddy/net/stream.hpp"
 #include "eddy/task.hpp"
+#include "eddy/time.hpp"
 #include "eddy/wait.hpp"
 #include "net/stream_access.hpp"
 
 namespace eddy {
 
 namespace {
+
+/// open_unix_connection's pauses while a listener's backlog is full: the first, and the most.
+constexpr std::chrono::milliseconds unix_connect_first_retry{1};
+constexpr std::chrono::milliseconds unix_connect_retry_limit{64};
 
 /// One failed attempt, kept to build the final error.
 struct connect_failure {
@@ -204,10 +209,23 @@ coro<std::pair<stream_reader, stream_writer>> open_unix_connection(std::string p
   detail::check_stream_options(options, "open_unix_connection");
   address target = address::unix_path(path);
   socket attempt = socket::unix_stream();
-  try {
-    co_await get_running_loop().sock_connect(attempt, target);
-  } catch (const std::system_error& error) {
-    throw std::system_error(error.code(), "connect " + path);
+  // A listener whose backlog is full refuses with EAGAIN, and no readiness says when it has
+  // room again: try again after a pause that doubles up to unix_connect_retry_limit, until it
+  // connects, fails otherwise, or the caller gives up (cancellation, a timeout around us).
+  std::chrono::milliseconds pause = unix_connect_first_retry;
+  for (;;) {
+    std::error_code failure;
+    try {
+      co_await get_running_loop().sock_connect(attempt, target);
+      break;
+    } catch (const std::system_error& error) {
+      failure = error.code();
+    }
+    if (failure != std::errc::resource_unavailable_try_again) {
+      throw std::system_error(failure, "connect " + path);
+    }
+    co_await sleep(pause);
+    pause = std::min(pause * 2, unix_connect_retry_limit);
   }
   co_return open_streams(std::move(attempt), options);
 }

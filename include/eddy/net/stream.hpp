@@ -251,7 +251,10 @@ std::pair<stream_reader, stream_writer> open_streams(socket connected, stream_op
     std::string host, std::uint16_t port, connection_options options = {});
 
 /// Connects to the Unix socket at path (asyncio.open_unix_connection). Throws std::system_error
-/// (ENOENT, ECONNREFUSED, ...) as open_connection.
+/// (ENOENT, ECONNREFUSED, ...) as open_connection. While the listener's backlog is full it
+/// keeps trying, after pauses of 1 ms doubling up to 64 ms, as a blocking connect would wait;
+/// bound it with wait_for or a timeout scope. Cancel safety: cancelling stops the attempt at
+/// once and closes its socket.
 [[nodiscard]] coro<std::pair<stream_reader, stream_writer>> open_unix_connection(
     std::string path, stream_options options = {});
 
