@@ -244,3 +244,14 @@ TEST_CASE("as_completed: a second task waiting in next() at the same time gets s
     CHECK(value == 1);
   }());
 }
+
+TEST_CASE("as_completed: an empty task handle is refused with invalid_state_error",
+          "[as_completed]") {
+  eddy::run([]() -> eddy::coro<void> {
+    std::vector<eddy::task<std::string>> with_a_hole;
+    with_a_hole.push_back(eddy::create_task(sleep_then(0ms, "x")));
+    with_a_hole.emplace_back();
+    CHECK_THROWS_AS(eddy::as_completed(with_a_hole), eddy::invalid_state_error);
+    co_await with_a_hole.front();
+  }());
+}

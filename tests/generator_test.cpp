@@ -301,3 +301,26 @@ TEST_CASE("async generator: a generator that swallows the cancellation goes on y
     CHECK_FALSE(task.cancelled());
   }());
 }
+
+TEST_CASE(
+    "async generator: a second next() while the first still runs throws runtime_error "
+    "(anext(): asynchronous generator is already running)",
+    "[generator]") {
+  eddy::run([]() -> eddy::coro<void> {
+    eddy::future<int> gate;
+    auto values = from_futures({gate});
+    auto first = eddy::create_task([](eddy::async_generator<int>* gen) -> eddy::coro<int> {
+      std::optional<int> value = co_await gen->next();
+      co_return value.value_or(-1);
+    }(&values));
+    co_await eddy::sleep(0s);  // `first` is inside the generator, which waits on `gate`
+    auto second = co_await eddy_test::caught<std::runtime_error>(values.next());
+    REQUIRE(second.has_value());
+    CHECK(std::string(second->what()).find("already running") != std::string::npos);
+    gate.set_result(7);
+    int got = co_await first;
+    CHECK(got == 7);  // the first next() is unharmed
+    std::optional<int> end = co_await values.next();
+    CHECK_FALSE(end.has_value());
+  }());
+}

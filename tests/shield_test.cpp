@@ -215,3 +215,15 @@ TEST_CASE("shield: a void inner and a move-only inner", "[shield]") {
     CHECK(*value == 3);
   }());
 }
+
+TEST_CASE("shield: an empty task or future handle is refused with invalid_state_error",
+          "[shield]") {
+  eddy::run([]() -> eddy::coro<void> {
+    eddy::task<int> never_made;
+    eddy::future<int> moved_from;
+    eddy::future<int> taker(std::move(moved_from));
+    CHECK_THROWS_AS(eddy::shield(never_made), eddy::invalid_state_error);
+    CHECK_THROWS_AS(eddy::shield(moved_from), eddy::invalid_state_error);  // NOLINT: on purpose
+    co_return;
+  }());
+}

@@ -1046,3 +1046,58 @@ TEST_CASE(
     CHECK(t.exited);
   }());
 }
+
+TEST_CASE(
+    "wait_for and timeout leave a shared task's or future's value in place, as asyncio leaves "
+    "task.result()",
+    "[wait_for][timeout]") {
+  eddy::run([]() -> eddy::coro<void> {
+    auto make = []() -> eddy::coro<std::string> {
+      co_await eddy::sleep(0s);
+      co_return std::string("a value long enough to live on the heap");
+    };
+    auto shared = eddy::create_task(make());
+    std::string through_wait_for = co_await eddy::wait_for(shared, 10s);
+    std::string when_done = co_await eddy::wait_for(shared, 0s);  // done: delivered at once
+    std::string through_timeout = co_await eddy::timeout(10s, shared);
+    std::string with_no_limit = co_await eddy::wait_for(shared, std::nullopt);
+    CHECK(through_wait_for == shared.result());
+    CHECK(when_done == shared.result());
+    CHECK(through_timeout == shared.result());
+    CHECK(with_no_limit == shared.result());
+    CHECK(shared.result() == "a value long enough to live on the heap");
+    eddy::future<std::string> source;
+    source.set_result("another value long enough to live on the heap");
+    std::string from_future = co_await eddy::wait_for(source, 0s);
+    CHECK(from_future == source.result());
+    CHECK(source.result() == "another value long enough to live on the heap");
+  }());
+}
+
+TEST_CASE("wait_for: an empty task handle is refused with invalid_state_error", "[wait_for]") {
+  eddy::run([]() -> eddy::coro<void> {
+    eddy::task<int> never_made;
+    auto at_once = co_await eddy_test::caught<eddy::invalid_state_error>(
+        eddy::wait_for(never_made, 0s));
+    CHECK(at_once.has_value());
+    auto later = co_await eddy_test::caught<eddy::invalid_state_error>(
+        eddy::wait_for(never_made, 1s));
+    CHECK(later.has_value());
+  }());
+}
+
+TEST_CASE("wait_for: the delay counts from the first await, as asyncio's coroutine wait_for",
+          "[wait_for]") {
+  eddy::run([]() -> eddy::coro<void> {
+    eddy::future<int> gate;
+    auto waiting = eddy::wait_for(gate, 200ms);  // made now, awaited later
+    co_await eddy::sleep(300ms);
+    auto setter = eddy::create_task([](eddy::future<int> target) -> eddy::coro<void> {
+      co_await eddy::sleep(10ms);
+      target.set_result(5);
+    }(gate));
+    int value = co_await std::move(waiting);  // counted from the call, this would time out
+    CHECK(value == 5);
+    co_await setter;
+  }());
+}

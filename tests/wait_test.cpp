@@ -349,3 +349,13 @@ TEST_CASE("wait: a timeout of zero polls: it reports what is done without suspen
     a.cancel();
   }());
 }
+
+TEST_CASE("wait: an empty task handle is refused with invalid_state_error", "[wait]") {
+  eddy::run([]() -> eddy::coro<void> {
+    std::vector<eddy::task<int>> with_a_hole;
+    with_a_hole.push_back(eddy::create_task(sleep_then(0ms, 1)));
+    with_a_hole.emplace_back();
+    CHECK_THROWS_AS(eddy::wait(with_a_hole), eddy::invalid_state_error);
+    co_await with_a_hole.front();
+  }());
+}

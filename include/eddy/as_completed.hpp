@@ -179,6 +179,8 @@ class as_completed_results {
 };
 
 /// as_completed over a range of awaitables (an rvalue range's elements are moved from).
+/// Throws invalid_state_error for an empty task or future handle in it (the coroutines before
+/// it are scheduled already), std::runtime_error for a coroutine with no running loop.
 template <class Range>
 [[nodiscard]] auto as_completed(Range&& awaitables, std::optional<clock::duration> timeout = std::nullopt) {
   using element = decltype(*std::begin(awaitables));
@@ -188,6 +190,7 @@ template <class Range>
   std::vector<bool> owned;
   for (auto&& each : awaitables) {
     children.push_back(detail::to_child(static_cast<awaitable>(each)));
+    detail::require_child(children.back(), "as_completed");
     owned.push_back(detail::child_is_owned<awaitable>);
   }
   return as_completed_results<child>(std::move(children), std::move(owned), timeout);

@@ -290,18 +290,10 @@ class gather_state final : public future_state<Result> {
   std::string cancel_message_;
 };
 
-/// Throws invalid_state_error for an empty task or future handle among gather's arguments.
-template <class Child>
-void require_child(const Child& child) {
-  if (child.state() == nullptr) {
-    throw invalid_state_error("gather: an argument is an empty task or future handle");
-  }
-}
-
 template <class Child>
 void require_children(const std::vector<Child>& children) {
   for (const Child& child : children) {
-    require_child(child);
+    require_child(child, "gather");
   }
 }
 
@@ -313,7 +305,7 @@ auto gather_variadic(Awaitables&&... awaitables) {
       gather_state<result_type, children, ReturnExceptions,
                    std::array<bool, sizeof...(Awaitables)>{child_is_owned<Awaitables>...}>;
   children made{to_child(std::forward<Awaitables>(awaitables))...};  // braces: left to right
-  std::apply([](auto&... child) { (require_child(child), ...); }, made);
+  std::apply([](auto&... child) { (require_child(child, "gather"), ...); }, made);
   loop_core& loop = loop_for_new_future();
   return future<result_type>(
       state_ref<future_state<result_type>>::adopt(new state(loop, std::move(made))));

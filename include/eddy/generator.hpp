@@ -5,6 +5,7 @@
 #include <coroutine>
 #include <exception>
 #include <optional>
+#include <stdexcept>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -30,7 +31,8 @@ namespace eddy {
 /// Lazy, move-only. It runs inside the task that calls next() (symmetric transfer both ways),
 /// so its awaits are that task's awaits. next() yields the next value, or std::nullopt once the
 /// generator has returned; an exception thrown inside comes out of next(). Only one next() at a
-/// time.
+/// time: a next() while another is still waiting for the generator throws std::runtime_error
+/// (asyncio: "anext(): asynchronous generator is already running").
 ///
 /// Cancel safety: if the consuming task is cancelled while the generator is suspended in an
 /// await, cancelled_error is thrown inside the generator (its catch blocks and destructors
@@ -49,6 +51,7 @@ class [[nodiscard]] async_generator {
     struct to_consumer {
       bool await_ready() noexcept { return false; }
       std::coroutine_handle<> await_suspend(std::coroutine_handle<promise_type> self) noexcept {
+        self.promise().running_ = false;
         return self.promise().consumer_;
       }
       void await_resume() noexcept {}
@@ -74,6 +77,7 @@ class [[nodiscard]] async_generator {
     std::coroutine_handle<> consumer_;
     std::optional<T> value_;
     std::exception_ptr exception_;
+    bool running_ = false;  ///< between a next() and the co_yield (or end) that answers it
   };
 
   async_generator() noexcept = default;
@@ -90,8 +94,18 @@ class [[nodiscard]] async_generator {
   class [[nodiscard]] next_awaiter {
    public:
     explicit next_awaiter(std::coroutine_handle<promise_type> handle) noexcept : handle_(handle) {}
-    bool await_ready() const noexcept { return !handle_ || handle_.done(); }
+    bool await_ready() const {
+      if (!handle_ || handle_.done()) {
+        return true;
+      }
+      if (handle_.promise().running_) {
+        throw std::runtime_error(
+            "async_generator.next(): the generator is already running (another next() waits)");
+      }
+      return false;
+    }
     std::coroutine_handle<> await_suspend(std::coroutine_handle<> consumer) noexcept {
+      handle_.promise().running_ = true;
       handle_.promise().consumer_ = consumer;
       handle_.promise().value_.reset();
       return handle_;
@@ -117,6 +131,7 @@ class [[nodiscard]] async_generator {
   };
 
   /// Resumes the generator until its next co_yield (the value) or its end (std::nullopt).
+  /// Awaiting it throws std::runtime_error while another next() is still running.
   next_awaiter next() noexcept { return next_awaiter(handle_); }
 
   /// Whether the generator has returned (or thrown).

@@ -29,6 +29,9 @@ invoke_coro_t<Callable, Args...> invoke_owning(Callable callable, Args... args) 
 /// Without it, `create_task([name]() -> eddy::coro<void> {...}())` reads `name` from a lambda
 /// object destroyed at the end of that statement (docs/coroutine-lifetimes.md). Arguments are
 /// copied or moved in; pass std::ref(x) to share an object that outlives the coroutine.
+/// Throws only what copying or moving them throws (std::bad_alloc for the frame); the
+/// callable itself runs when the returned coro is first awaited, and its exceptions come out
+/// of that await.
 template <class Callable, class... Args>
   requires std::is_invocable_v<std::decay_t<Callable>&, std::unwrap_ref_decay_t<Args>&...>
 [[nodiscard]] auto invoke(Callable&& callable, Args&&... args) {

@@ -80,7 +80,9 @@ class shield_state final : public future_state<typename Child::value_type> {
 }  // namespace detail
 
 /// Runs `awaitable` (scheduled as a task if it is a coroutine) and returns a future of its
-/// outcome that can be cancelled without cancelling it (asyncio.shield).
+/// outcome that can be cancelled without cancelling it (asyncio.shield). Throws
+/// invalid_state_error for an empty task or future handle, and std::runtime_error when a
+/// coroutine is given with no running loop (it must become a task).
 ///
 /// Cancel safety: cancelling the task that awaits the shield cancels only the shield: the
 /// await throws cancelled_error at once and the inner work runs to completion (the loop keeps
@@ -91,6 +93,7 @@ template <class Awaitable>
   using value_type = typename child::value_type;
   constexpr bool owned = detail::child_is_owned<Awaitable>;
   child inner = detail::to_child(std::forward<Awaitable>(awaitable));
+  detail::require_child(inner, "shield");
   detail::loop_core& loop = inner.state()->loop();
   return future<value_type>(detail::state_ref<detail::future_state<value_type>>::adopt(
       new detail::shield_state<child>(loop, std::move(inner), owned)));

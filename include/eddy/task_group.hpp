@@ -101,7 +101,9 @@ using group_body_result_t = typename std::invoke_result_t<Body&, task_group&>::v
 
 /// Runs `body(group)` (a callable returning eddy::coro<R>) with a new task_group and yields
 /// what the body returns once every child has finished. Throws exception_group when children
-/// or the body failed, cancelled_error when the task was cancelled from outside.
+/// or the body failed, cancelled_error when the task was cancelled from outside, and
+/// std::logic_error when awaited outside a task. The task_group& is valid until the await
+/// ends: a pointer kept past it dangles.
 ///
 /// Cancel safety: a cancellation of the awaiting task cancels the body and every child, waits
 /// for all of them to finish, and then throws cancelled_error.

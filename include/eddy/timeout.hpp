@@ -70,10 +70,26 @@ class timeout_scope {
 
 namespace detail {
 
+/// Whether awaiting `child` must leave its value where it is: a task or future the caller
+/// still shares (awaited as an lvalue, so its value is copied, as asyncio leaves a task's
+/// result in place), unless the value cannot be copied.
+template <class Child>
+constexpr bool keeps_shared_value() {
+  if constexpr (is_task<Child>::value || is_future<Child>::value) {
+    using T = typename Child::value_type;
+    return std::is_void_v<T> || std::is_copy_constructible_v<T>;
+  } else {
+    return false;
+  }
+}
+
 template <class Body>
 decltype(auto) start_body(Body& body, timeout_scope& scope) {
   if constexpr (std::is_invocable_v<Body&, timeout_scope&>) {
     return std::invoke(body, scope);
+  } else if constexpr (keeps_shared_value<Body>()) {
+    static_cast<void>(scope);
+    return (body);
   } else {
     static_cast<void>(scope);
     return std::move(body);
@@ -86,9 +102,15 @@ using timeout_body_awaitable_t = decltype(start_body(std::declval<Body&>(), std:
 template <class Body>
 using timeout_result_t = std::remove_cvref_t<await_result_t<timeout_body_awaitable_t<Body>>>;
 
+/// Runs body under a timeout_scope expiring at `when`, or, given `delay`, `delay` after the
+/// first await (asyncio.wait_for is a coroutine: its clock starts when it starts running).
 template <class Body>
-coro<timeout_result_t<Body>> run_with_deadline(std::optional<clock::time_point> when, Body body) {
+coro<timeout_result_t<Body>> run_with_deadline(std::optional<clock::time_point> when, Body body,
+                                               std::optional<clock::duration> delay = {}) {
   using result_type = timeout_result_t<Body>;
+  if (delay) {
+    when = clock::now() + *delay;
+  }
   timeout_scope scope(when);
   scope.enter();
   std::exception_ptr failure;
@@ -116,7 +138,9 @@ coro<timeout_result_t<Body>> run_with_deadline(std::optional<clock::time_point> 
 /// Runs `body` with a deadline at `when` on the loop's clock (asyncio.timeout_at); none means
 /// no deadline. `body` is an awaitable (a coro, task, future...) or a callable taking
 /// `timeout_scope&` and returning one. Yields the body's value; throws timeout_error if the
-/// deadline expired and cancelled the body, and otherwise whatever the body throws.
+/// deadline expired and cancelled the body, and otherwise whatever the body throws; awaiting
+/// it outside a task throws std::logic_error. A task or future body the caller shares keeps
+/// its value (copied out, or moved if it cannot be copied).
 ///
 /// Cancel safety: an outside cancellation of the awaiting task reaches the body and comes out
 /// as cancelled_error, never as timeout_error. On expiry the body is cancelled and the await
@@ -143,8 +167,9 @@ namespace detail {
 /// asyncio.wait_for with a timeout <= 0: a child already done delivers; any other is
 /// cancelled at once, waited for until it has really finished, and reported as a timeout
 /// (unless it swallowed the cancellation and returned a value).
-template <class Child>
+template <bool Owned, class Child>
 coro<typename Child::value_type> cancel_and_wait(Child child) {
+  require_child(child, "wait_for");
   if (!child.state()->done()) {
     child.cancel();
     std::vector<Child> just_this{child};
@@ -153,7 +178,11 @@ coro<typename Child::value_type> cancel_and_wait(Child child) {
       throw timeout_error("wait_for: timed out");
     }
   }
-  co_return co_await std::move(child);
+  if constexpr (!Owned && keeps_shared_value<Child>()) {
+    co_return co_await child;  // the caller's task or future keeps its value
+  } else {
+    co_return co_await std::move(child);
+  }
 }
 
 }  // namespace detail
@@ -161,7 +190,11 @@ coro<typename Child::value_type> cancel_and_wait(Child child) {
 /// Waits for `awaitable` for at most `delay` (asyncio.wait_for): its value, or, once the delay
 /// has passed, cancels it, waits until it has actually finished, and throws timeout_error. If
 /// it finishes in the same moment the deadline passes, its value is kept. A delay <= 0 still
-/// delivers an awaitable that is already done.
+/// delivers an awaitable that is already done. The delay counts from the first await of the
+/// returned coro (as asyncio's coroutine wait_for), not from the call. A task or future the
+/// caller shares keeps its value (it is copied out, or moved if it cannot be copied).
+/// Awaiting it throws invalid_state_error for an empty task or future handle, and
+/// std::logic_error outside a task.
 ///
 /// Cancel safety: cancelling the awaiting task cancels the awaitable and throws
 /// cancelled_error (never timeout_error) once it has finished.
@@ -169,9 +202,11 @@ template <class Awaitable, class Rep, class Period>
 [[nodiscard]] auto wait_for(Awaitable awaitable, std::chrono::duration<Rep, Period> delay)
     -> coro<std::remove_cvref_t<detail::await_result_t<Awaitable>>> {
   if (delay <= std::chrono::duration<Rep, Period>::zero()) {
-    return detail::cancel_and_wait(detail::to_child(std::move(awaitable)));
+    return detail::cancel_and_wait<detail::child_is_owned<Awaitable>>(
+        detail::to_child(std::move(awaitable)));
   }
-  return timeout(delay, std::move(awaitable));
+  return detail::run_with_deadline(std::nullopt, std::move(awaitable),
+                                   std::optional(detail::to_clock_duration(delay)));
 }
 
 /// wait_for with no limit: just awaits it (asyncio.wait_for(aw, None)).

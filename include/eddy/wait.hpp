@@ -147,7 +147,9 @@ coro<wait_result<Child>> wait_for_condition(std::vector<Child> children, wait_op
 /// Waits until the tasks/futures in `awaitables` meet `options.when`, or the timeout passes,
 /// and reports which are done and which are pending (asyncio.wait). Never raises on timeout
 /// and never cancels anything. Only tasks and futures are accepted (as asyncio since 3.11):
-/// make tasks of coroutines first. Throws std::invalid_argument for an empty range.
+/// make tasks of coroutines first. Throws std::invalid_argument for an empty range,
+/// invalid_state_error for an empty task or future handle in it; awaiting it outside a task
+/// throws std::logic_error.
 ///
 /// Cancel safety: cancelling the waiting task ends the wait with cancelled_error; the tasks
 /// waited for are not touched.
@@ -159,6 +161,9 @@ template <class Range>
   std::vector<child> children(std::begin(awaitables), std::end(awaitables));
   if (children.empty()) {
     throw std::invalid_argument("wait: the set of tasks and futures is empty");
+  }
+  for (const child& each : children) {
+    detail::require_child(each, "wait");
   }
   return detail::wait_for_condition(std::move(children), options);
 }

@@ -2,6 +2,7 @@
 // wait, shield, timeout and as_completed build on (asyncio's ensure_future).
 #pragma once
 
+#include <string>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -42,6 +43,15 @@ using await_result_t = decltype(awaiter_of(std::declval<Awaitable>()).await_resu
 template <class Awaitable>
 coro<std::remove_cvref_t<await_result_t<Awaitable>>> await_in_coro(Awaitable awaitable) {
   co_return co_await std::move(awaitable);
+}
+
+/// Throws invalid_state_error for an empty task or future handle passed to `what` (a moved-from
+/// or default-constructed one): every composition function checks its arguments with it.
+template <class Child>
+void require_child(const Child& child, const char* what) {
+  if (child.state() == nullptr) {
+    throw invalid_state_error(std::string(what) + ": an argument is an empty task or future handle");
+  }
 }
 
 /// A task or future for `awaitable`: tasks and futures as they are, coros scheduled as tasks,
