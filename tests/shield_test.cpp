@@ -227,3 +227,22 @@ TEST_CASE("shield: an empty task or future handle is refused with invalid_state_
     co_return;
   }());
 }
+
+TEST_CASE("test_shield_gather: cancelling a shield around a gather leaves the gather running",
+          "[shield]") {
+  eddy::run([]() -> eddy::coro<void> {
+    eddy::future<int> child1;
+    eddy::future<int> child2;
+    auto parent = eddy::gather(child1, child2);
+    auto outer = eddy::shield(parent);
+    co_await run_briefly();
+    CHECK(outer.cancel());
+    co_await run_briefly();
+    CHECK(outer.cancelled());
+    CHECK_FALSE(parent.done());
+    child1.set_result(1);
+    child2.set_result(2);
+    co_await run_briefly();
+    CHECK(parent.result() == std::tuple(1, 2));
+  }());
+}

@@ -8,18 +8,22 @@
 #include <catch2/catch.hpp>
 
 #include <array>
+#include <cstdint>
 #include <chrono>
 #include <exception>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "eddy/future.hpp"
 #include "eddy/loop.hpp"
 #include "eddy/run.hpp"
+#include "eddy/shield.hpp"
 #include "eddy/task.hpp"
+#include "eddy/task_group.hpp"
 #include "eddy/time.hpp"
 #include "eddy/wait.hpp"
 #include "support.hpp"
@@ -966,31 +970,45 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "test_wait_for_self_cancellation: wait_for is cancellable even when the inner holds up cancels",
+    "test_wait_for_self_cancellation: an inner task that holds up both the timeout's cancel and "
+    "the outside one returns its value through wait_for (3.12 semantics)",
     "[wait_for]") {
+  // CPython 3.12+ (wait_for on timeouts.timeout): the deadline cancels the inner task, which
+  // swallows it; the outside cancel goes to the inner task too (it is what the waiter awaits),
+  // which swallows that as well and returns 42, so wait_for returns 42 and the outer task is
+  // not cancelled, with the outside cancel still counted by cancelling().
   eddy::run([]() -> eddy::coro<void> {
     auto inner = []() -> eddy::coro<int> {
+      // (No await in a catch block in C++: each stage records the cancel and goes on.)
+      int cancels = 0;
       try {
-        co_await eddy::sleep(30ms);
-      } catch (const eddy::cancelled_error&) {
+        co_await eddy::sleep(200ms);
+      } catch (const eddy::cancelled_error&) {  // the deadline's cancel
+        ++cancels;
       }
       try {
-        co_await eddy::sleep(30ms);
-      } catch (const eddy::cancelled_error&) {
+        co_await eddy::sleep(200ms);
+      } catch (const eddy::cancelled_error&) {  // the outside cancel
+        ++cancels;
       }
-      co_await eddy::sleep(30ms);
-      co_return 42;
+      co_await eddy::sleep(20ms);
+      co_return cancels == 2 ? 42 : -cancels;
     };
     auto inner_task = eddy::create_task(inner());
-    auto waiter = [](eddy::task<int> inner) -> eddy::coro<int> {
-      co_return co_await eddy::wait_for(inner, 10ms);
+    auto waiter = [](eddy::task<int> inner) -> eddy::coro<std::pair<int, std::uint32_t>> {
+      int value = co_await eddy::wait_for(inner, 10ms);
+      co_return std::pair(value, eddy::current_task().cancelling());
     };
     auto task = eddy::create_task(waiter(inner_task));
-    task.cancel();
-    auto cancellation = co_await eddy_test::caught<eddy::cancelled_error>(task);
-    CHECK(cancellation.has_value());
-    int value = co_await inner_task;
+    co_await eddy::sleep(50ms);  // past the deadline: inner is in its second sleep
+    REQUIRE_FALSE(task.done());
+    CHECK(task.cancel());
+    auto [value, cancelling] = co_await task;
     CHECK(value == 42);
+    CHECK(cancelling == 1u);
+    CHECK_FALSE(task.cancelled());
+    int inner_value = co_await inner_task;
+    CHECK(inner_value == 42);
   }());
 }
 
@@ -1099,5 +1117,60 @@ TEST_CASE("wait_for: the delay counts from the first await, as asyncio's corouti
     int value = co_await std::move(waiting);  // counted from the call, this would time out
     CHECK(value == 5);
     co_await setter;
+  }());
+}
+
+TEST_CASE(
+    "WaitForShieldTests: test_zero_timeout, test_shielded_timeout, test_none_timeout: wait_for "
+    "around a shield times out without cancelling the inner task",
+    "[wait_for][shield]") {
+  eddy::run([]() -> eddy::coro<void> {
+    eddy::future<int> gate;
+    auto inner = eddy::create_task(value_of(gate));
+    auto zero = co_await eddy_test::caught<eddy::timeout_error>(
+        eddy::wait_for(eddy::shield(inner), 0s));
+    CHECK(zero.has_value());
+    auto shielded = co_await eddy_test::caught<eddy::timeout_error>(
+        eddy::wait_for(eddy::shield(inner), 10ms));
+    CHECK(shielded.has_value());
+    CHECK_FALSE(inner.done());  // the shield took both cancels
+    auto setter = eddy::create_task([](eddy::future<int> target) -> eddy::coro<void> {
+      co_await eddy::sleep(10ms);
+      target.set_result(3);
+    }(gate));
+    int value = co_await eddy::wait_for(eddy::shield(inner), std::nullopt);
+    CHECK(value == 3);
+    CHECK_FALSE(inner.cancelled());
+    co_await setter;
+  }());
+}
+
+TEST_CASE(
+    "test_timeout_taskgroup: a child whose cleanup fails after the deadline cancelled the group "
+    "makes an exception_group, not a timeout_error",
+    "[timeout][task_group]") {
+  eddy::run([]() -> eddy::coro<void> {
+    auto child = []() -> eddy::coro<void> {
+      try {
+        co_await eddy::sleep(10s);  // interrupted by the deadline
+      } catch (const eddy::cancelled_error&) {
+        throw std::domain_error("crash in cleanup");
+      }
+    };
+    std::optional<eddy::exception_group> group_error;
+    try {
+      co_await eddy::timeout(10ms, [&](eddy::timeout_scope&) -> eddy::coro<void> {
+        co_await eddy::with_task_group([&](eddy::task_group& group) -> eddy::coro<void> {
+          group.create_task(child());
+          co_await eddy::sleep(10s);
+        });
+      });
+    } catch (const eddy::exception_group& error) {
+      group_error = error;
+    }
+    REQUIRE(group_error.has_value());
+    REQUIRE(group_error->exceptions().size() == 1);
+    CHECK(eddy_test::holds<std::domain_error>(group_error->exceptions().front()));
+    CHECK(eddy::current_task().cancelling() == 0);
   }());
 }

@@ -302,7 +302,7 @@ TEST_CASE(
   }());
 }
 
-TEST_CASE("test_wait_concurrent_complete: tasks already done return at once", "[wait]") {
+TEST_CASE("wait: with a timeout of 0, tasks already done are done and nothing waits", "[wait]") {
   eddy::run([]() -> eddy::coro<void> {
     eddy::future<int> fa;
     fa.set_result(1);
