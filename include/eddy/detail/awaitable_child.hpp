@@ -50,7 +50,8 @@ coro<std::remove_cvref_t<await_result_t<Awaitable>>> await_in_coro(Awaitable awa
 template <class Child>
 void require_child(const Child& child, const char* what) {
   if (child.state() == nullptr) {
-    throw invalid_state_error(std::string(what) + ": an argument is an empty task or future handle");
+    throw invalid_state_error(std::string(what) +
+                              ": an argument is an empty task or future handle");
   }
 }
 
