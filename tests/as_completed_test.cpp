@@ -255,3 +255,25 @@ TEST_CASE("as_completed: an empty task handle is refused with invalid_state_erro
     co_await with_a_hole.front();
   }());
 }
+
+TEST_CASE(
+    "test_as_completed_with_timeout: what finishes after the timeout is not delivered; each one "
+    "left over is one timeout_error",
+    "[as_completed]") {
+  eddy::run([]() -> eddy::coro<void> {
+    eddy::future<std::string> gate;
+    auto early = eddy::create_task(sleep_then(0ms, "early"));
+    auto late = eddy::create_task(value_of(gate));
+    std::vector tasks{early, late};
+    auto results = eddy::as_completed(tasks, 20ms);
+    co_await eddy::sleep(60ms);  // the timeout passes; `early` finished before it
+    gate.set_result("late");
+    co_await late;  // `late` has finished too, but after the timeout
+    std::string first = co_await results.next();
+    CHECK(first == "early");
+    auto second = co_await eddy_test::caught<eddy::timeout_error>(results.next());
+    CHECK(second.has_value());
+    CHECK(results.remaining() == 0);
+    CHECK_THROWS_AS(results.next().await_ready(), std::out_of_range);
+  }());
+}

@@ -85,6 +85,7 @@ class completion_order final : timer_node, wait_base {
         task_->end_wait(cancelled);
       }
       if (order_.finished_.empty()) {
+        ++order_.handed_out_;  // as asyncio: each awaitable left over yields one TimeoutError
         throw timeout_error("as_completed: timed out");
       }
       std::size_t index = order_.finished_.front();
@@ -123,6 +124,11 @@ class completion_order final : timer_node, wait_base {
   static void expired(timer_node& node) noexcept {
     auto& self = static_cast<completion_order&>(node);
     self.timed_out_ = true;
+    // asyncio's _on_timeout: what has not finished by now is never delivered, even if it
+    // finishes before the next next().
+    for (std::size_t index = 0; index < self.links_.size(); ++index) {
+      self.children_[index].state()->remove_done_link(self.links_[index]);
+    }
     self.wake_waiter();
   }
 
@@ -156,8 +162,9 @@ class completion_order final : timer_node, wait_base {
 ///     }
 ///
 /// Coroutines are scheduled as tasks at once. Once the timeout (measured from the call) has
-/// passed, each further next() with nothing finished throws timeout_error; the awaitables are
-/// not cancelled. One task at a time may wait in next().
+/// passed, next() still delivers what finished before it, and then throws timeout_error once
+/// for each awaitable left over, even one that finishes later (asyncio); the awaitables are
+/// not cancelled. One task at a time may wait in next() (std::logic_error otherwise).
 ///
 /// Cancel safety: cancelling a task waiting in next() ends that wait with cancelled_error;
 /// nothing is lost (the next result is still there for a later next()).
