@@ -290,13 +290,6 @@ class gather_state final : public future_state<Result> {
   std::string cancel_message_;
 };
 
-template <class Child>
-void require_children(const std::vector<Child>& children) {
-  for (const Child& child : children) {
-    require_child(child, "gather");
-  }
-}
-
 template <bool ReturnExceptions, class... Awaitables>
 auto gather_variadic(Awaitables&&... awaitables) {
   using children = std::tuple<child_t<Awaitables>...>;
@@ -332,7 +325,7 @@ auto gather_range(Range&& awaitables) {
       made.push_back(to_child(static_cast<awaitable>(each)));
     }
   }
-  require_children(made);
+  require_children(made, "gather");
   if (made.size() > std::numeric_limits<std::uint32_t>::max()) {
     throw std::length_error("gather: more than 2^32 - 1 awaitables");
   }

@@ -87,12 +87,13 @@ template <class Body>
 decltype(auto) start_body(Body& body, timeout_scope& scope) {
   if constexpr (std::is_invocable_v<Body&, timeout_scope&>) {
     return std::invoke(body, scope);
-  } else if constexpr (keeps_shared_value<Body>()) {
-    static_cast<void>(scope);
-    return (body);
   } else {
     static_cast<void>(scope);
-    return std::move(body);
+    if constexpr (keeps_shared_value<Body>()) {
+      return (body);  // an lvalue: awaiting it copies the value out
+    } else {
+      return std::move(body);
+    }
   }
 }
 

@@ -162,9 +162,7 @@ template <class Range>
   if (children.empty()) {
     throw std::invalid_argument("wait: the set of tasks and futures is empty");
   }
-  for (const child& each : children) {
-    detail::require_child(each, "wait");
-  }
+  detail::require_children(children, "wait");
   return detail::wait_for_condition(std::move(children), options);
 }
 

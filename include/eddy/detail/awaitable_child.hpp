@@ -6,6 +6,7 @@
 #include <type_traits>
 #include <utility>
 #include <variant>
+#include <vector>
 
 #include "eddy/coro.hpp"
 #include "eddy/future.hpp"
@@ -52,6 +53,13 @@ void require_child(const Child& child, const char* what) {
   if (child.state() == nullptr) {
     throw invalid_state_error(std::string(what) +
                               ": an argument is an empty task or future handle");
+  }
+}
+
+template <class Child>
+void require_children(const std::vector<Child>& children, const char* what) {
+  for (const Child& child : children) {
+    require_child(child, what);
   }
 }
 
