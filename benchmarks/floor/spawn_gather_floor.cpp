@@ -5,11 +5,15 @@
 // no task state, no cancellation, no done callbacks: only the frames and the two vectors any
 // implementation of the workload touches.
 //
-//   spawn_gather_floor [N [malloc|hugepage_bump]]     (defaults 200000, malloc)
+//   spawn_gather_floor [N [malloc|hugepage_bump [RECORD_BYTES]]]  (defaults 200000, malloc, 0)
 //
-// Prints floor=spawn_gather frames=malloc|hugepage_bump n=.. ms=.. per_task_ns=.. checksum=..
+// Prints floor=spawn_gather frames=malloc|hugepage_bump n=.. record_bytes=.. ms=..
+// per_task_ns=.. checksum=..
 // "malloc" takes each frame from operator new (glibc); "hugepage_bump" from a bump pointer in
-// one 2 MiB-aligned MADV_HUGEPAGE mapping, the cheapest frame allocation there can be. One
+// one 2 MiB-aligned MADV_HUGEPAGE mapping, the cheapest frame allocation there can be.
+// RECORD_BYTES (rounded up to 16) are added to each frame's block and written once when the
+// frame is made: a stand-in for the bookkeeping any runtime keeps per task (its task record,
+// its place in the gather), with none of the runtime's instructions. One
 // process per measurement, as eddy_bench: a process's first burst is what the workload times.
 // Run it a few times and take the median: the first run after a build often pays for
 // compaction.
@@ -22,6 +26,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <new>
 #include <string>
 #include <utility>
@@ -35,6 +40,7 @@ struct frame_source {
   char* end = nullptr;
 };
 frame_source frames;
+std::size_t record_bytes = 0;  // written right after each frame
 
 struct bare_coroutine {
   struct promise_type {
@@ -49,18 +55,22 @@ struct bare_coroutine {
     void unhandled_exception() noexcept { std::abort(); }
 
     static void* operator new(std::size_t size) {
-      if (frames.next == nullptr) {
-        return ::operator new(size);
-      }
       size = (size + 15) & ~std::size_t{15};
-      if (frames.next + size > frames.end) {
-        throw std::bad_alloc();
+      char* frame = nullptr;
+      if (frames.next == nullptr) {
+        frame = static_cast<char*>(::operator new(size + record_bytes));
+      } else {
+        if (frames.next + size + record_bytes > frames.end) {
+          throw std::bad_alloc();
+        }
+        frame = std::exchange(frames.next, frames.next + size + record_bytes);
       }
-      return std::exchange(frames.next, frames.next + size);
+      std::memset(frame + size, 0, record_bytes);
+      return frame;
     }
     static void operator delete(void* frame, std::size_t size) noexcept {
       if (frames.next == nullptr) {
-        ::operator delete(frame, size);
+        ::operator delete(frame, ((size + 15) & ~std::size_t{15}) + record_bytes);
       }
     }
   };
@@ -95,8 +105,9 @@ double spawn_run_collect(std::uint64_t n, std::uint64_t& checksum) {
 }
 
 void report(const char* source, std::uint64_t n, double seconds, std::uint64_t checksum) {
-  std::printf("floor=spawn_gather frames=%s n=%llu ms=%.2f per_task_ns=%.1f checksum=%llu\n",
-              source, static_cast<unsigned long long>(n), seconds * 1e3,
+  std::printf("floor=spawn_gather frames=%s n=%llu record_bytes=%zu ms=%.2f per_task_ns=%.1f "
+              "checksum=%llu\n",
+              source, static_cast<unsigned long long>(n), record_bytes, seconds * 1e3,
               seconds * 1e9 / static_cast<double>(n), static_cast<unsigned long long>(checksum));
 }
 
@@ -109,6 +120,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::string source = argc > 2 ? argv[2] : "malloc";
+  record_bytes = argc > 3 ? (std::strtoull(argv[3], nullptr, 10) + 15) & ~std::size_t{15} : 0;
   std::uint64_t checksum = 0;
   if (source == "malloc") {
     const double seconds = spawn_run_collect(n, checksum);
@@ -120,7 +132,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   constexpr std::size_t huge_page = std::size_t{2} << 20;
-  const std::size_t bytes = ((n * 64 + huge_page - 1) / huge_page + 1) * huge_page;
+  const std::size_t per_frame = 64 + record_bytes;  // a frame of this coroutine is under 64
+  const std::size_t bytes = ((n * per_frame + huge_page - 1) / huge_page + 1) * huge_page;
   void* mapped =
       mmap(nullptr, bytes + huge_page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (mapped == MAP_FAILED) {
