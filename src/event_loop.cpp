@@ -49,6 +49,16 @@ event_loop::event_loop(loop_options options) {
   backend_kind kind = options.backend == backend_kind::from_environment
                           ? backend_from_environment()
                           : options.backend;
+  if (options.virtual_time) {
+    if (options.virtual_time->jump_after_idle < std::chrono::nanoseconds::zero()) {
+      throw std::invalid_argument("loop_options: virtual_clock::jump_after_idle is negative");
+    }
+    virtual_time_ = true;
+    // On a whole millisecond, the timer wheel's tick: deadlines a whole number of ms away then
+    // read back exactly.
+    virtual_now_ = std::chrono::ceil<std::chrono::milliseconds>(clock::now());
+    jump_after_idle_ = options.virtual_time->jump_after_idle;
+  }
   backend_ = detail::make_backend(kind);
   debug_ = options.debug.value_or(debug_from_environment());
   threads_ = detail::make_loop_threads(*this);
@@ -139,8 +149,10 @@ void event_loop::wait_for_work() {
   }
   std::chrono::nanoseconds timeout(-1);
   if (!timers_.empty()) {
-    timeout = std::max(std::chrono::nanoseconds::zero(),
-                       std::chrono::ceil<std::chrono::nanoseconds>(timers_.next_wakeup() - clock::now()));
+    timeout = virtual_time_ ? jump_after_idle_
+                            : std::max(std::chrono::nanoseconds::zero(),
+                                       std::chrono::ceil<std::chrono::nanoseconds>(
+                                           timers_.next_wakeup() - clock::now()));
   }
   blocked_.store(true, std::memory_order_seq_cst);
   if (threadsafe_pending_.load(std::memory_order_seq_cst)) {
@@ -148,6 +160,17 @@ void event_loop::wait_for_work() {
   }
   backend_->poll(timeout);
   blocked_.store(false, std::memory_order_relaxed);
+  if (virtual_time_ && !timers_.empty()) {
+    jump_if_still_idle();
+  }
+}
+
+void event_loop::jump_if_still_idle() noexcept {
+  // Completions the poll delivered have queued their tasks, and a thread's result raises
+  // threadsafe_pending_: either means the loop was not idle after all.
+  if (ready_.empty() && !threadsafe_pending_.load(std::memory_order_acquire)) {
+    virtual_now_ = std::max(virtual_now_, timers_.next_wakeup());
+  }
 }
 
 bool event_loop::yield_to_thread_call() noexcept {
@@ -169,7 +192,7 @@ bool event_loop::yield_to_thread_call() noexcept {
 }
 
 void event_loop::fire_due_timers() {
-  timers_.expire(clock::now(), [](detail::timer_node& due) { due.fire(due); });
+  timers_.expire(now(), [](detail::timer_node& due) { due.fire(due); });
 }
 
 void event_loop::take_threadsafe_nodes() {

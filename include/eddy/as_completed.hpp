@@ -38,7 +38,7 @@ class completion_order final : timer_node, wait_base {
     }
     if (limit && finished_.size() < children_.size()) {
       loop_ = &children_.front().state()->loop();
-      deadline = clock::now() + *limit;
+      deadline = loop_->now() + *limit;
       fire = &expired;
       loop_->add_timer(*this);
     }

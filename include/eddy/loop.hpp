@@ -94,7 +94,8 @@ using exception_handler = std::function<void(class event_loop&, const exception_
 class event_loop : public detail::loop_core {
  public:
   /// Creates the backend (see loop_options). Throws std::system_error if the requested backend
-  /// cannot start, std::invalid_argument for a bad EDDY_BACKEND value.
+  /// cannot start, std::invalid_argument for a bad EDDY_BACKEND value or a negative
+  /// virtual_clock::jump_after_idle.
   explicit event_loop(loop_options options = {});
   /// Closes the loop if it is not closed. Must not be running.
   ~event_loop();
@@ -147,8 +148,8 @@ class event_loop : public detail::loop_core {
     return handle(node);
   }
 
-  /// The loop's clock: monotonic (loop.time()).
-  [[nodiscard]] clock::time_point time() const noexcept { return clock::now(); }
+  /// The loop's clock (loop.time()): monotonic, or virtual (loop_options::virtual_time).
+  [[nodiscard]] clock::time_point time() const noexcept { return now(); }
 
   // --- running -----------------------------------------------------------------------------
 
@@ -343,6 +344,9 @@ class event_loop : public detail::loop_core {
   [[gnu::noinline]] void wait_for_work();      ///< polls, blocking until the next timer at most
   /// After a thread call was started: yields the CPU a few times; true once it came back.
   bool yield_to_thread_call() noexcept;
+  /// Virtual clock: after a poll with timers pending, jumps the clock to the next deadline if
+  /// nothing arrived.
+  void jump_if_still_idle() noexcept;
   [[gnu::noinline]] void fire_due_timers();
   [[gnu::noinline]] void take_threadsafe_nodes();
   [[gnu::noinline]] void run_ready_in_debug_mode(detail::ready_node* node);

@@ -1,6 +1,7 @@
-// How an event loop is set up: which backend, and debug mode.
+// How an event loop is set up: which backend, debug mode, and (for tests) a virtual clock.
 #pragma once
 
+#include <chrono>
 #include <optional>
 
 namespace eddy {
@@ -13,12 +14,37 @@ enum class backend_kind {
   epoll,             ///< epoll; files go to the thread pool
 };
 
+/// A loop clock for tests, in the spirit of CPython's test loop and trio's MockClock with
+/// autojump: time stands still while the loop has work, and when it has none it jumps to the
+/// next deadline, so `sleep(1h)` returns at once with loop.time() one hour later and timeouts
+/// fire in a fixed order however loaded the machine is.
+///
+/// Precisely: loop.time() starts at the real monotonic time the loop was made (rounded up to a
+/// whole millisecond) and changes only by jumps. When nothing is ready to run and a timer is
+/// pending, the loop waits up to `jump_after_idle` of real time for I/O completions and thread
+/// results, as it always would; if none arrived, its clock jumps to the earliest timer's
+/// deadline (to the timer wheel's 1 ms tick: a 1.5 ms sleep ends at +2 ms) and those timers
+/// fire. With no timer pending the
+/// loop blocks for I/O as usual. With the default 0, a wait on real I/O or on a thread that
+/// has a timeout sees the timeout first unless the result has already arrived: give such
+/// tests a patience of some milliseconds. Every eddy deadline (sleep, call_later, wait_for,
+/// timeout, wait, as_completed) is on the loop's clock; std::chrono::steady_clock::now() is
+/// not.
+struct virtual_clock {
+  /// How long an idle loop waits, in real time, for I/O or a thread before it jumps.
+  std::chrono::nanoseconds jump_after_idle{0};
+};
+
 /// Options for event_loop, runner and run() (asyncio.Runner's `debug`, plus the backend).
 struct loop_options {
   backend_kind backend = backend_kind::from_environment;
   /// Debug mode (asyncio's): checks that loop methods are called from the loop's thread and
   /// reports callbacks and task steps slower than 100 ms. Unset: EDDY_DEBUG=1 turns it on.
   std::optional<bool> debug = std::nullopt;
+  /// Unset: loop.time() is the monotonic clock. Set: the loop runs on a virtual clock (see
+  /// virtual_clock). Throws std::invalid_argument from the loop's constructor if
+  /// jump_after_idle is negative.
+  std::optional<virtual_clock> virtual_time = std::nullopt;
 };
 
 }  // namespace eddy

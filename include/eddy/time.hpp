@@ -52,7 +52,7 @@ class [[nodiscard]] sleep_awaiter final : timer_node, wait_base {
     if (!task_->begin_wait(awaiting, this)) {
       return false;
     }
-    deadline = clock::now() + deadline.time_since_epoch();
+    deadline = task_->loop().now() + deadline.time_since_epoch();
     fire = &expired;
     task_->loop().add_timer(*this);
     return true;

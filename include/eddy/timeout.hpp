@@ -110,7 +110,7 @@ coro<timeout_result_t<Body>> run_with_deadline(std::optional<clock::time_point> 
                                                std::optional<clock::duration> delay = {}) {
   using result_type = timeout_result_t<Body>;
   if (delay) {
-    when = clock::now() + *delay;
+    when = loop_now() + *delay;
   }
   timeout_scope scope(when);
   scope.enter();
@@ -154,7 +154,8 @@ template <class Body>
 /// timeout_at(now + delay, body) (asyncio.timeout).
 template <class Rep, class Period, class Body>
 [[nodiscard]] coro<detail::timeout_result_t<Body>> timeout(std::chrono::duration<Rep, Period> delay, Body body) {
-  return detail::run_with_deadline(std::optional(clock::now() + detail::to_clock_duration(delay)), std::move(body));
+  const clock::time_point when = detail::loop_now() + detail::to_clock_duration(delay);
+  return detail::run_with_deadline(std::optional(when), std::move(body));
 }
 
 /// A body with no deadline (asyncio.timeout(None)); the scope can be rescheduled later.

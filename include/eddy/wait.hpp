@@ -60,7 +60,7 @@ class [[nodiscard]] wait_awaiter final : timer_node, wait_base {
       }
     }
     if (options_.timeout) {
-      deadline = clock::now() + *options_.timeout;
+      deadline = task_->loop().now() + *options_.timeout;
       fire = &timed_out;
       task_->loop().add_timer(*this);
     }

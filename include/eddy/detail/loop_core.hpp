@@ -46,6 +46,12 @@ class loop_core {
   /// Runs node in the next iteration (or this one, if the batch has not been taken yet).
   void schedule(ready_node& node) noexcept { ready_.push(node); }
 
+  /// The loop's clock: the monotonic clock, or the virtual one (loop_options::virtual_time).
+  /// Every deadline the loop keeps is on this clock.
+  [[nodiscard]] clock::time_point now() const noexcept {
+    return virtual_time_ ? virtual_now_ : clock::now();
+  }
+
   void add_timer(timer_node& node) noexcept { timers_.add(node); }
   void remove_timer(timer_node& node) noexcept {
     if (node.queued()) {
@@ -135,6 +141,10 @@ class loop_core {
   bool stopping_ = false;
   bool closed_ = false;
   bool debug_ = false;
+  /// loop_options::virtual_time: the clock moves only when the idle loop jumps it forward.
+  bool virtual_time_ = false;
+  clock::time_point virtual_now_{};
+  std::chrono::nanoseconds jump_after_idle_{0};
   std::thread::id owner_thread_;
   std::chrono::nanoseconds slow_callback_duration_ = std::chrono::milliseconds(100);
   std::function<void(event_loop&, const exception_context&)> exception_handler_;
@@ -145,5 +155,11 @@ class loop_core {
 /// The loop running on this thread, and the task it is resuming right now (or null).
 constinit inline thread_local loop_core* running_loop_on_thread = nullptr;
 constinit inline thread_local task_base* running_task_on_thread = nullptr;
+
+/// The running loop's clock (loop_core::now), or the monotonic clock when no loop runs on
+/// this thread: where a deadline is computed from a delay.
+inline clock::time_point loop_now() noexcept {
+  return running_loop_on_thread != nullptr ? running_loop_on_thread->now() : clock::now();
+}
 
 }  // namespace eddy::detail

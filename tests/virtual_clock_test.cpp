@@ -1,0 +1,213 @@
+// The virtual clock (loop_options::virtual_time): time stands still while the loop has work
+// and jumps to the next deadline when it has none, as in CPython's test loop. The timing
+// scenarios of CPython's tests run here at their own delays, exactly and without waiting.
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "eddy/as_completed.hpp"
+#include "eddy/loop.hpp"
+#include "eddy/run.hpp"
+#include "eddy/task.hpp"
+#include "eddy/thread.hpp"
+#include "eddy/time.hpp"
+#include "eddy/timeout.hpp"
+#include "eddy/wait.hpp"
+#include "support.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+
+const eddy::loop_options virtual_time{.virtual_time = eddy::virtual_clock{}};
+
+/// loop.time() of the running loop.
+eddy::clock::time_point loop_time() { return eddy::get_running_loop().time(); }
+
+eddy::coro<std::string> sleep_then(eddy::clock::duration delay, std::string value) {
+  co_await eddy::sleep(delay);
+  co_return value;
+}
+
+}  // namespace
+
+TEST_CASE("virtual clock: sleep(1h) returns at once, with loop.time() exactly one hour later",
+          "[virtual_clock]") {
+  eddy::run(
+      []() -> eddy::coro<void> {
+        const auto start = loop_time();
+        co_await eddy::sleep(1h);
+        CHECK(loop_time() - start == 1h);
+        co_await eddy::sleep(250ms);
+        CHECK(loop_time() - start == 1h + 250ms);
+      }(),
+      virtual_time);
+}
+
+TEST_CASE("virtual clock: it starts at the real time the loop was made, on a whole millisecond",
+          "[virtual_clock]") {
+  const auto before = eddy::clock::now();
+  eddy::event_loop loop(virtual_time);
+  const auto after = eddy::clock::now();
+  CHECK(loop.time() >= before);
+  CHECK(loop.time() <= after + 1ms);
+  CHECK(loop.time().time_since_epoch() % 1ms == 0ns);
+}
+
+TEST_CASE("virtual clock: time stands still while tasks are ready to run", "[virtual_clock]") {
+  eddy::run(
+      []() -> eddy::coro<void> {
+        const auto start = loop_time();
+        auto sleeper = eddy::create_task(sleep_then(1s, "slept"));
+        for (int turn = 0; turn < 100; ++turn) {
+          co_await eddy::sleep(0s);
+        }
+        CHECK(loop_time() == start);
+        CHECK_FALSE(sleeper.done());
+        std::string slept = co_await sleeper;
+        CHECK(slept == "slept");
+        CHECK(loop_time() - start == 1s);
+      }(),
+      virtual_time);
+}
+
+TEST_CASE("virtual clock: call_later callbacks run in deadline order, each at its deadline",
+          "[virtual_clock][timer]") {
+  eddy::event_loop loop(virtual_time);
+  const auto start = loop.time();
+  std::vector<eddy::clock::duration> fired_at;
+  auto record = [&] { fired_at.push_back(loop.time() - start); };
+  loop.call_later(3s, record);
+  loop.call_later(1s, record);
+  loop.call_later(2s, record);
+  loop.call_later(4s, [&loop] { loop.stop(); });
+  loop.run_forever();
+  CHECK(fired_at == std::vector<eddy::clock::duration>{1s, 2s, 3s});
+  CHECK(loop.time() - start == 4s);
+}
+
+TEST_CASE("test_wait_concurrent_complete: a task finishing at the timeout's moment is done",
+          "[virtual_clock][wait]") {
+  eddy::run(
+      []() -> eddy::coro<void> {
+        const auto start = loop_time();
+        auto a = eddy::create_task(sleep_then(100ms, "a"));
+        auto b = eddy::create_task(sleep_then(150ms, "b"));
+        // As in CPython, wait runs in a task made after a and b, so its timer comes last.
+        const eddy::wait_options within_100ms{.timeout = std::chrono::milliseconds(100)};
+        auto waiter = eddy::create_task(eddy::wait(std::vector{b, a}, within_100ms));
+        auto outcome = co_await waiter;
+        const std::vector only_a{a};
+        const std::vector only_b{b};
+        CHECK(outcome.done == only_a);
+        CHECK(outcome.pending == only_b);
+        CHECK(loop_time() - start == 100ms);
+        co_await b;
+      }(),
+      virtual_time);
+}
+
+TEST_CASE("test_wait_for: the timeout fires at its deadline and the inner task is cancelled",
+          "[virtual_clock][wait_for]") {
+  eddy::run(
+      []() -> eddy::coro<void> {
+        const auto start = loop_time();
+        auto slow = eddy::create_task(sleep_then(10s, "late"));
+        auto error = co_await eddy_test::caught<eddy::timeout_error>(eddy::wait_for(slow, 100ms));
+        CHECK(error.has_value());
+        CHECK(loop_time() - start == 100ms);
+        CHECK(slow.cancelled());
+      }(),
+      virtual_time);
+}
+
+TEST_CASE("test_as_completed_with_timeout: one result, then timeout_error at the deadline",
+          "[virtual_clock][as_completed]") {
+  eddy::run(
+      []() -> eddy::coro<void> {
+        const auto start = loop_time();
+        auto a = eddy::create_task(sleep_then(100ms, "a"));
+        auto b = eddy::create_task(sleep_then(200ms, "b"));
+        std::vector tasks{a, b};
+        auto results = eddy::as_completed(tasks, 150ms);
+        std::string first = co_await results.next();
+        CHECK(first == "a");
+        CHECK(loop_time() - start == 100ms);
+        auto error = co_await eddy_test::caught<eddy::timeout_error>(results.next());
+        CHECK(error.has_value());
+        CHECK(loop_time() - start == 150ms);
+        std::string second = co_await b;  // not cancelled: it finishes at its own time
+        CHECK(second == "b");
+        CHECK(loop_time() - start == 200ms);
+      }(),
+      virtual_time);
+}
+
+TEST_CASE("test_nested_timeouts: the inner expires first, then the outer, each at its deadline",
+          "[virtual_clock][timeout]") {
+  eddy::run(
+      []() -> eddy::coro<void> {
+        const auto start = loop_time();
+        std::optional<eddy::clock::duration> inner_expired_at;
+        auto outer = co_await eddy_test::caught<eddy::timeout_error>(
+            eddy::timeout(200ms, [&](eddy::timeout_scope&) -> eddy::coro<void> {
+              auto inner = co_await eddy_test::caught<eddy::timeout_error>(
+                  eddy::timeout(100ms, eddy::sleep(1h)));
+              CHECK(inner.has_value());
+              inner_expired_at = loop_time() - start;
+              co_await eddy::sleep(1h);
+            }));
+        CHECK(outer.has_value());
+        CHECK(inner_expired_at == std::optional<eddy::clock::duration>(100ms));
+        CHECK(loop_time() - start == 200ms);
+      }(),
+      virtual_time);
+}
+
+TEST_CASE("test_timeout_reschedule: a scope moved later expires at its new deadline",
+          "[virtual_clock][timeout]") {
+  eddy::run(
+      []() -> eddy::coro<void> {
+        const auto start = loop_time();
+        auto error = co_await eddy_test::caught<eddy::timeout_error>(
+            eddy::timeout(100ms, [&](eddy::timeout_scope& scope) -> eddy::coro<void> {
+              scope.reschedule(start + 5s);
+              CHECK(scope.when() == std::optional(start + 5s));
+              co_await eddy::sleep(1h);
+            }));
+        CHECK(error.has_value());
+        CHECK(loop_time() - start == 5s);
+      }(),
+      virtual_time);
+}
+
+TEST_CASE("virtual clock: with patience, a thread's result arrives before the clock jumps",
+          "[virtual_clock][thread]") {
+  // A minute of real patience: the loop waits for the worker (a few milliseconds) instead of
+  // jumping to the 1 s deadline.
+  const eddy::loop_options patient{.virtual_time = eddy::virtual_clock{.jump_after_idle = 60s}};
+  eddy::run(
+      []() -> eddy::coro<void> {
+        const auto start = loop_time();
+        int value = co_await eddy::wait_for(eddy::to_thread([] {
+                                              std::this_thread::sleep_for(2ms);
+                                              return 7;
+                                            }),
+                                            1s);
+        CHECK(value == 7);
+        CHECK(loop_time() == start);
+      }(),
+      patient);
+}
+
+TEST_CASE("virtual clock: a negative jump_after_idle is refused with std::invalid_argument",
+          "[virtual_clock]") {
+  const eddy::loop_options bad{.virtual_time = eddy::virtual_clock{.jump_after_idle = -1ms}};
+  CHECK_THROWS_AS(eddy::event_loop(bad), std::invalid_argument);
+}
