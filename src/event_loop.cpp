@@ -149,7 +149,7 @@ void event_loop::wait_for_work() {
   }
   std::chrono::nanoseconds timeout(-1);
   if (!timers_.empty()) {
-    timeout = virtual_time_ ? jump_after_idle_
+    timeout = virtual_time_ ? virtual_patience()
                             : std::max(std::chrono::nanoseconds::zero(),
                                        std::chrono::ceil<std::chrono::nanoseconds>(
                                            timers_.next_wakeup() - clock::now()));
@@ -163,6 +163,12 @@ void event_loop::wait_for_work() {
   if (virtual_time_ && !timers_.empty()) {
     jump_if_still_idle();
   }
+}
+
+std::chrono::nanoseconds event_loop::virtual_patience() const noexcept {
+  // With nothing in flight nothing can arrive: jump at once, whatever the patience.
+  const bool awaiting_something = backend_->in_flight() > 0 || thread_calls_in_flight_ > 0;
+  return awaiting_something ? jump_after_idle_ : std::chrono::nanoseconds::zero();
 }
 
 void event_loop::jump_if_still_idle() noexcept {

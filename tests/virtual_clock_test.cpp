@@ -13,6 +13,7 @@
 
 #include "eddy/as_completed.hpp"
 #include "eddy/loop.hpp"
+#include "eddy/net/server.hpp"
 #include "eddy/run.hpp"
 #include "eddy/task.hpp"
 #include "eddy/thread.hpp"
@@ -33,6 +34,14 @@ eddy::clock::time_point loop_time() { return eddy::get_running_loop().time(); }
 eddy::coro<std::string> sleep_then(eddy::clock::duration delay, std::string value) {
   co_await eddy::sleep(delay);
   co_return value;
+}
+
+/// Echoes one line, then closes.
+eddy::coro<void> echo_one_line(eddy::stream_reader reader, eddy::stream_writer writer) {
+  std::string line = co_await reader.readline();
+  writer.write(line);
+  co_await writer.drain();
+  writer.close();
 }
 
 }  // namespace
@@ -202,6 +211,32 @@ TEST_CASE("virtual clock: with patience, a thread's result arrives before the cl
                                             1s);
         CHECK(value == 7);
         CHECK(loop_time() == start);
+      }(),
+      patient);
+}
+
+TEST_CASE("virtual clock: with patience, a loopback reply arrives before a virtual timeout",
+          "[virtual_clock][streams]") {
+  const eddy::loop_options patient{.virtual_time = eddy::virtual_clock{.jump_after_idle = 60s}};
+  eddy::run(
+      []() -> eddy::coro<void> {
+        eddy::server server = co_await eddy::start_server(echo_one_line, "127.0.0.1", 0);
+        auto [reader, writer] =
+            co_await eddy::open_connection("127.0.0.1", server.sockets().front().port());
+        const auto start = loop_time();
+        // Another task keeps a timer pending, so the loop would jump if it did not wait.
+        auto sleeper = eddy::create_task(sleep_then(10s, "slept"));
+        writer.write("ping\n");
+        std::string echoed = co_await eddy::wait_for(reader.readline(), 1s);
+        CHECK(echoed == "ping\n");
+        CHECK(loop_time() == start);
+        writer.close();
+        co_await writer.wait_closed();
+        server.close();
+        co_await server.wait_closed();
+        std::string slept = co_await sleeper;  // then the clock jumps: no real 10 s
+        CHECK(slept == "slept");
+        CHECK(loop_time() - start == 10s);
       }(),
       patient);
 }

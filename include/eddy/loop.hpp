@@ -347,6 +347,8 @@ class event_loop : public detail::loop_core {
   /// Virtual clock: after a poll with timers pending, jumps the clock to the next deadline if
   /// nothing arrived.
   void jump_if_still_idle() noexcept;
+  /// Virtual clock: how long the idle loop waits for I/O or threads before it jumps.
+  [[nodiscard]] std::chrono::nanoseconds virtual_patience() const noexcept;
   [[gnu::noinline]] void fire_due_timers();
   [[gnu::noinline]] void take_threadsafe_nodes();
   [[gnu::noinline]] void run_ready_in_debug_mode(detail::ready_node* node);

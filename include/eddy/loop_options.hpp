@@ -21,15 +21,15 @@ enum class backend_kind {
 ///
 /// Precisely: loop.time() starts at the real monotonic time the loop was made (rounded up to a
 /// whole millisecond) and changes only by jumps. When nothing is ready to run and a timer is
-/// pending, the loop waits up to `jump_after_idle` of real time for I/O completions and thread
-/// results, as it always would; if none arrived, its clock jumps to the earliest timer's
-/// deadline (to the timer wheel's 1 ms tick: a 1.5 ms sleep ends at +2 ms) and those timers
-/// fire. With no timer pending the
-/// loop blocks for I/O as usual. With the default 0, a wait on real I/O or on a thread that
-/// has a timeout sees the timeout first unless the result has already arrived: give such
-/// tests a patience of some milliseconds. Every eddy deadline (sleep, call_later, wait_for,
-/// timeout, wait, as_completed) is on the loop's clock; std::chrono::steady_clock::now() is
-/// not.
+/// pending, the loop first waits up to `jump_after_idle` of real time for the I/O operations
+/// and thread calls it has in flight, if any, as it always would; if none came back, its clock
+/// jumps to the earliest timer's deadline (to the timer wheel's 1 ms tick: a 1.5 ms sleep ends
+/// at +2 ms) and those timers fire. With no timer pending the loop blocks for I/O as usual.
+/// With the default 0, a wait on real I/O or on a thread that has a timeout sees the timeout
+/// first unless the result has already arrived: give such tests a patience of some
+/// milliseconds (a loop with nothing in flight still jumps at once). Every eddy deadline
+/// (sleep, call_later, wait_for, timeout, wait, as_completed) is on the loop's clock;
+/// std::chrono::steady_clock::now() is not.
 struct virtual_clock {
   /// How long an idle loop waits, in real time, for I/O or a thread before it jumps.
   std::chrono::nanoseconds jump_after_idle{0};
