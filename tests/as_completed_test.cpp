@@ -4,7 +4,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <exception>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -275,5 +277,91 @@ TEST_CASE(
     CHECK(second.has_value());
     CHECK(results.remaining() == 0);
     CHECK_THROWS_AS(results.next().await_ready(), std::out_of_range);
+  }());
+}
+
+// --- next_done(): asyncio 3.13's `async for`, which yields the original tasks ---------------
+
+TEST_CASE(
+    "test_as_completed_same_tasks_in_as_out: next_done() yields the tasks given as they are, "
+    "and the tasks made for coroutines",
+    "[as_completed]") {
+  eddy::run([]() -> eddy::coro<void> {
+    auto task_b = eddy::create_task(sleep_then(0ms, "b"));
+    auto task_d = eddy::create_task(sleep_then(0ms, "d"));
+    std::vector<eddy::task<std::string>> given{task_b, task_d};
+    auto results = eddy::as_completed(given);
+    std::vector<eddy::task<std::string>> out;
+    while (results.remaining() > 0) {
+      out.push_back(co_await results.next_done());
+    }
+    REQUIRE(out.size() == 2);
+    CHECK(((out[0] == task_b && out[1] == task_d) || (out[0] == task_d && out[1] == task_b)));
+
+    std::vector<eddy::coro<std::string>> coros;
+    coros.push_back(sleep_then(0ms, "a"));
+    coros.push_back(sleep_then(0ms, "c"));
+    auto from_coros = eddy::as_completed(std::move(coros));
+    std::vector<std::string> values;
+    while (from_coros.remaining() > 0) {
+      eddy::task<std::string> done = co_await from_coros.next_done();
+      CHECK(done.done());
+      values.push_back(done.result());
+    }
+    std::sort(values.begin(), values.end());
+    CHECK(values == std::vector<std::string>{"a", "c"});
+  }());
+}
+
+TEST_CASE(
+    "test_as_completed_with_timeout (async for): next_done() yields the first task, then "
+    "timeout_error at the deadline",
+    "[as_completed][virtual_clock]") {
+  const eddy::loop_options virtual_time{.virtual_time = eddy::virtual_clock{}};
+  eddy::run(
+      []() -> eddy::coro<void> {
+        auto& loop = eddy::get_running_loop();
+        const auto start = loop.time();
+        auto a = eddy::create_task(sleep_then(100ms, "a"));
+        auto b = eddy::create_task(sleep_then(150ms, "b"));
+        std::vector tasks{a, b};
+        auto results = eddy::as_completed(tasks, 120ms);
+        eddy::task<std::string> first = co_await results.next_done();
+        CHECK(first == a);
+        CHECK(first.result() == "a");
+        auto error = co_await eddy_test::caught<eddy::timeout_error>(results.next_done());
+        CHECK(error.has_value());
+        CHECK(loop.time() - start == 120ms);
+        co_await b;  // not cancelled
+      }(),
+      virtual_time);
+}
+
+TEST_CASE("as_completed: next_done() hands a failed task over without rethrowing",
+          "[as_completed]") {
+  eddy::run([]() -> eddy::coro<void> {
+    eddy::future<std::string> gate;
+    gate.set_exception(std::make_exception_ptr(std::runtime_error("boom")));
+    auto failing = eddy::create_task(value_of(gate));
+    std::vector tasks{failing};
+    auto results = eddy::as_completed(tasks);
+    eddy::task<std::string> done = co_await results.next_done();
+    CHECK(done == failing);
+    CHECK(eddy_test::holds<std::runtime_error>(done.exception()));
+  }());
+}
+
+TEST_CASE("as_completed: next() and next_done() take from the same completion order",
+          "[as_completed]") {
+  eddy::run([]() -> eddy::coro<void> {
+    std::vector<eddy::future<std::string>> futures(2);
+    auto results = eddy::as_completed(futures);
+    futures[1].set_result("second given, first done");
+    futures[0].set_result("first given, second done");
+    eddy::future<std::string> first = co_await results.next_done();
+    CHECK(first == futures[1]);
+    std::string second = co_await results.next();
+    CHECK(second == "first given, second done");
+    CHECK(results.remaining() == 0);
   }());
 }

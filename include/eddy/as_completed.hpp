@@ -57,6 +57,8 @@ class completion_order final : timer_node, wait_base {
   [[nodiscard]] std::size_t size() const noexcept { return children_.size(); }
   [[nodiscard]] std::size_t remaining() const noexcept { return children_.size() - handed_out_; }
 
+  /// next() (YieldsChild false: the value) and next_done() (true: the finished task or future).
+  template <bool YieldsChild>
   class [[nodiscard]] next_awaiter {
    public:
     explicit next_awaiter(completion_order& order) noexcept : order_(order) {}
@@ -92,8 +94,12 @@ class completion_order final : timer_node, wait_base {
       order_.finished_.pop_front();
       ++order_.handed_out_;
       Child& child = order_.children_[index];
-      child.state()->rethrow_if_unsuccessful("as_completed");
-      return take_value(child, order_.owned_[index]);
+      if constexpr (YieldsChild) {
+        return Child(child);  // its failure is now the caller's to retrieve, as in asyncio
+      } else {
+        child.state()->rethrow_if_unsuccessful("as_completed");
+        return take_value(child, order_.owned_[index]);
+      }
     }
 
    private:
@@ -161,6 +167,8 @@ class completion_order final : timer_node, wait_base {
 ///       int value = co_await results.next();  // or throws what that awaitable threw
 ///     }
 ///
+/// or, to know which one finished, `eddy::task<int> done = co_await results.next_done();`.
+///
 /// Coroutines are scheduled as tasks at once. Once the timeout (measured from the call) has
 /// passed, next() still delivers what finished before it, and then throws timeout_error once
 /// for each awaitable left over, even one that finishes later (asyncio); the awaitables are
@@ -179,10 +187,18 @@ class as_completed_results {
   /// How many have not been taken with next() yet.
   [[nodiscard]] std::size_t remaining() const noexcept { return order_->remaining(); }
   /// Awaits the next result to complete. Throws std::out_of_range when all have been taken.
-  [[nodiscard]] typename detail::completion_order<Child>::next_awaiter next() { return typename detail::completion_order<Child>::next_awaiter(*order_); }
+  [[nodiscard]] auto next() { return typename order_type::template next_awaiter<false>(*order_); }
+
+  /// Awaits the next awaitable to complete and yields it, done, as the task (or future) it
+  /// is: the one given, or the task made for a coroutine (asyncio 3.13's `async for`, which
+  /// yields the original tasks so that each result can be matched to its source). Nothing is
+  /// rethrown: ask the task for its result() or exception(). Throws timeout_error and
+  /// std::out_of_range as next() does; next() and next_done() take from the same order.
+  [[nodiscard]] auto next_done() { return typename order_type::template next_awaiter<true>(*order_); }
 
  private:
-  std::unique_ptr<detail::completion_order<Child>> order_;
+  using order_type = detail::completion_order<Child>;
+  std::unique_ptr<order_type> order_;
 };
 
 /// as_completed over a range of awaitables (an rvalue range's elements are moved from).
