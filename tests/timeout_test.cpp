@@ -36,6 +36,10 @@ constexpr auto short_limit = 20ms;  // a limit that must pass
 constexpr auto long_sleep = 10s;    // work that must not finish in time
 constexpr auto long_limit = 10s;    // a limit that must not pass
 
+/// For scenarios whose meaning depends on the order of several deadlines: on the virtual
+/// clock they fire exactly, in order, however loaded the machine is.
+const eddy::loop_options virtual_time{.virtual_time = eddy::virtual_clock{}};
+
 template <class T>
 eddy::coro<T> value_of(eddy::future<T> source) {
   co_return co_await source;
@@ -1009,7 +1013,7 @@ TEST_CASE(
     CHECK_FALSE(task.cancelled());
     int inner_value = co_await inner_task;
     CHECK(inner_value == 42);
-  }());
+  }(), virtual_time);
 }
 
 TEST_CASE(
@@ -1107,6 +1111,7 @@ TEST_CASE("wait_for: an empty task handle is refused with invalid_state_error", 
 TEST_CASE("wait_for: the delay counts from the first await, as asyncio's coroutine wait_for",
           "[wait_for]") {
   eddy::run([]() -> eddy::coro<void> {
+    const auto start = eddy::get_running_loop().time();
     eddy::future<int> gate;
     auto waiting = eddy::wait_for(gate, 200ms);  // made now, awaited later
     co_await eddy::sleep(300ms);
@@ -1116,8 +1121,9 @@ TEST_CASE("wait_for: the delay counts from the first await, as asyncio's corouti
     }(gate));
     int value = co_await std::move(waiting);  // counted from the call, this would time out
     CHECK(value == 5);
+    CHECK(eddy::get_running_loop().time() - start == 310ms);
     co_await setter;
-  }());
+  }(), virtual_time);
 }
 
 TEST_CASE(
