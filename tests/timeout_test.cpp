@@ -981,39 +981,41 @@ TEST_CASE(
   // swallows it; the outside cancel goes to the inner task too (it is what the waiter awaits),
   // which swallows that as well and returns 42, so wait_for returns 42 and the outer task is
   // not cancelled, with the outside cancel still counted by cancelling().
-  eddy::run([]() -> eddy::coro<void> {
-    auto inner = []() -> eddy::coro<int> {
-      // (No await in a catch block in C++: each stage records the cancel and goes on.)
-      int cancels = 0;
-      try {
-        co_await eddy::sleep(200ms);
-      } catch (const eddy::cancelled_error&) {  // the deadline's cancel
-        ++cancels;
-      }
-      try {
-        co_await eddy::sleep(200ms);
-      } catch (const eddy::cancelled_error&) {  // the outside cancel
-        ++cancels;
-      }
-      co_await eddy::sleep(20ms);
-      co_return cancels == 2 ? 42 : -cancels;
-    };
-    auto inner_task = eddy::create_task(inner());
-    auto waiter = [](eddy::task<int> inner) -> eddy::coro<std::pair<int, std::uint32_t>> {
-      int value = co_await eddy::wait_for(inner, 10ms);
-      co_return std::pair(value, eddy::current_task().cancelling());
-    };
-    auto task = eddy::create_task(waiter(inner_task));
-    co_await eddy::sleep(50ms);  // past the deadline: inner is in its second sleep
-    REQUIRE_FALSE(task.done());
-    CHECK(task.cancel());
-    auto [value, cancelling] = co_await task;
-    CHECK(value == 42);
-    CHECK(cancelling == 1u);
-    CHECK_FALSE(task.cancelled());
-    int inner_value = co_await inner_task;
-    CHECK(inner_value == 42);
-  }(), virtual_time);
+  eddy::run(
+      []() -> eddy::coro<void> {
+        auto inner = []() -> eddy::coro<int> {
+          // (No await in a catch block in C++: each stage records the cancel and goes on.)
+          int cancels = 0;
+          try {
+            co_await eddy::sleep(200ms);
+          } catch (const eddy::cancelled_error&) {  // the deadline's cancel
+            ++cancels;
+          }
+          try {
+            co_await eddy::sleep(200ms);
+          } catch (const eddy::cancelled_error&) {  // the outside cancel
+            ++cancels;
+          }
+          co_await eddy::sleep(20ms);
+          co_return cancels == 2 ? 42 : -cancels;
+        };
+        auto inner_task = eddy::create_task(inner());
+        auto waiter = [](eddy::task<int> inner) -> eddy::coro<std::pair<int, std::uint32_t>> {
+          int value = co_await eddy::wait_for(inner, 10ms);
+          co_return std::pair(value, eddy::current_task().cancelling());
+        };
+        auto task = eddy::create_task(waiter(inner_task));
+        co_await eddy::sleep(50ms);  // past the deadline: inner is in its second sleep
+        REQUIRE_FALSE(task.done());
+        CHECK(task.cancel());
+        auto [value, cancelling] = co_await task;
+        CHECK(value == 42);
+        CHECK(cancelling == 1u);
+        CHECK_FALSE(task.cancelled());
+        int inner_value = co_await inner_task;
+        CHECK(inner_value == 42);
+      }(),
+      virtual_time);
 }
 
 TEST_CASE(
@@ -1110,20 +1112,22 @@ TEST_CASE("wait_for: an empty task handle is refused with invalid_state_error", 
 
 TEST_CASE("wait_for: the delay counts from the first await, as asyncio's coroutine wait_for",
           "[wait_for]") {
-  eddy::run([]() -> eddy::coro<void> {
-    const auto start = eddy::get_running_loop().time();
-    eddy::future<int> gate;
-    auto waiting = eddy::wait_for(gate, 200ms);  // made now, awaited later
-    co_await eddy::sleep(300ms);
-    auto setter = eddy::create_task([](eddy::future<int> target) -> eddy::coro<void> {
-      co_await eddy::sleep(10ms);
-      target.set_result(5);
-    }(gate));
-    int value = co_await std::move(waiting);  // counted from the call, this would time out
-    CHECK(value == 5);
-    CHECK(eddy::get_running_loop().time() - start == 310ms);
-    co_await setter;
-  }(), virtual_time);
+  eddy::run(
+      []() -> eddy::coro<void> {
+        const auto start = eddy::get_running_loop().time();
+        eddy::future<int> gate;
+        auto waiting = eddy::wait_for(gate, 200ms);  // made now, awaited later
+        co_await eddy::sleep(300ms);
+        auto setter = eddy::create_task([](eddy::future<int> target) -> eddy::coro<void> {
+          co_await eddy::sleep(10ms);
+          target.set_result(5);
+        }(gate));
+        int value = co_await std::move(waiting);  // counted from the call, this would time out
+        CHECK(value == 5);
+        CHECK(eddy::get_running_loop().time() - start == 310ms);
+        co_await setter;
+      }(),
+      virtual_time);
 }
 
 TEST_CASE(
