@@ -184,7 +184,7 @@ class as_completed_results {
 
   /// How many results there are in all.
   [[nodiscard]] std::size_t size() const noexcept { return order_->size(); }
-  /// How many have not been taken with next() yet.
+  /// How many have not been taken with next() or next_done() yet.
   [[nodiscard]] std::size_t remaining() const noexcept { return order_->remaining(); }
   /// Awaits the next result to complete. Throws std::out_of_range when all have been taken.
   [[nodiscard]] auto next() { return typename order_type::template next_awaiter<false>(*order_); }
