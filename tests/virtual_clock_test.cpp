@@ -12,10 +12,13 @@
 #include <vector>
 
 #include "eddy/as_completed.hpp"
+#include "eddy/gather.hpp"
 #include "eddy/loop.hpp"
 #include "eddy/net/server.hpp"
 #include "eddy/run.hpp"
+#include "eddy/shield.hpp"
 #include "eddy/task.hpp"
+#include "eddy/task_group.hpp"
 #include "eddy/thread.hpp"
 #include "eddy/time.hpp"
 #include "eddy/timeout.hpp"
@@ -34,6 +37,11 @@ eddy::clock::time_point loop_time() { return eddy::get_running_loop().time(); }
 eddy::coro<std::string> sleep_then(eddy::clock::duration delay, std::string value) {
   co_await eddy::sleep(delay);
   co_return value;
+}
+
+eddy::coro<int> fail_after(eddy::clock::duration delay, std::string message) {
+  co_await eddy::sleep(delay);
+  throw std::runtime_error(message);
 }
 
 /// Echoes one line, then closes.
@@ -192,6 +200,130 @@ TEST_CASE("test_timeout_reschedule: a scope moved later expires at its new deadl
             }));
         CHECK(error.has_value());
         CHECK(loop_time() - start == 5s);
+      }(),
+      virtual_time);
+}
+
+// --- CPython's timing scenarios (test_tasks.py, test_waitfor.py), at their own delays -------
+
+TEST_CASE("test_sleep: two half sleeps end at the full delay", "[virtual_clock]") {
+  eddy::run(
+      []() -> eddy::coro<void> {
+        const auto start = loop_time();
+        auto sleeper = [](eddy::clock::duration delay) -> eddy::coro<std::string> {
+          co_await eddy::sleep(delay / 2);
+          co_await eddy::sleep(delay / 2);
+          co_return "yeah";
+        };
+        std::string said = co_await eddy::create_task(sleeper(100ms));
+        CHECK(said == "yeah");
+        CHECK(loop_time() - start == 100ms);
+      }(),
+      virtual_time);
+}
+
+TEST_CASE("test_task_cancel_sleeping_task: a call_later cancel ends a 5000 s sleep at 0.1 s",
+          "[virtual_clock]") {
+  eddy::run(
+      []() -> eddy::coro<void> {
+        const auto start = loop_time();
+        auto sleeper = eddy::create_task(sleep_then(5000s, "slept in"));
+        eddy::get_running_loop().call_later(100ms, [sleeper]() mutable { sleeper.cancel(); });
+        auto cancelled = co_await eddy_test::caught<eddy::cancelled_error>(sleeper);
+        CHECK(cancelled.has_value());
+        CHECK(loop_time() - start == 100ms);
+      }(),
+      virtual_time);
+}
+
+TEST_CASE("test_wait_with_timeout: what is done at the timeout is done, the rest pending",
+          "[virtual_clock][wait]") {
+  eddy::run(
+      []() -> eddy::coro<void> {
+        const auto start = loop_time();
+        auto a = eddy::create_task(sleep_then(100ms, "a"));
+        auto b = eddy::create_task(sleep_then(150ms, "b"));
+        const eddy::wait_options within_110ms{.timeout = std::chrono::milliseconds(110)};
+        std::vector tasks{b, a};  // named: GCC 12 and temporaries in co_await (composition.md)
+        auto outcome = co_await eddy::wait(tasks, within_110ms);
+        const std::vector only_a{a};
+        const std::vector only_b{b};
+        CHECK(outcome.done == only_a);
+        CHECK(outcome.pending == only_b);
+        CHECK(loop_time() - start == 110ms);
+        co_await b;  // wait never cancels
+        CHECK(loop_time() - start == 150ms);
+      }(),
+      virtual_time);
+}
+
+TEST_CASE("test_wait_first_completed: returns when the first task is done",
+          "[virtual_clock][wait]") {
+  eddy::run(
+      []() -> eddy::coro<void> {
+        const auto start = loop_time();
+        auto a = eddy::create_task(sleep_then(10s, "a"));
+        auto b = eddy::create_task(sleep_then(100ms, "b"));
+        const eddy::wait_options first{.when = eddy::return_when::first_completed};
+        std::vector tasks{b, a};
+        auto outcome = co_await eddy::wait(tasks, first);
+        const std::vector only_a{a};
+        const std::vector only_b{b};
+        CHECK(outcome.done == only_b);
+        CHECK(outcome.pending == only_a);
+        CHECK(loop_time() - start == 100ms);
+        a.cancel();
+      }(),
+      virtual_time);
+}
+
+TEST_CASE("gather: the results come when the slowest child is done", "[virtual_clock][gather]") {
+  eddy::run(
+      []() -> eddy::coro<void> {
+        const auto start = loop_time();
+        auto [slow, fast] =
+            co_await eddy::gather(sleep_then(200ms, "slow"), sleep_then(100ms, "fast"));
+        CHECK(slow == "slow");
+        CHECK(fast == "fast");
+        CHECK(loop_time() - start == 200ms);
+      }(),
+      virtual_time);
+}
+
+TEST_CASE("test_shielded_timeout: wait_for(shield(t)) times out; t runs on to its own end",
+          "[virtual_clock][shield]") {
+  eddy::run(
+      []() -> eddy::coro<void> {
+        const auto start = loop_time();
+        auto inner = eddy::create_task(sleep_then(200ms, "done"));
+        auto error = co_await eddy_test::caught<eddy::timeout_error>(
+            eddy::wait_for(eddy::shield(inner), 100ms));
+        CHECK(error.has_value());
+        CHECK(loop_time() - start == 100ms);
+        CHECK_FALSE(inner.done());
+        std::string value = co_await inner;
+        CHECK(value == "done");
+        CHECK(loop_time() - start == 200ms);
+      }(),
+      virtual_time);
+}
+
+TEST_CASE("task_group: the first failure, at its moment, cancels the sleeping siblings",
+          "[virtual_clock][task_group]") {
+  eddy::run(
+      []() -> eddy::coro<void> {
+        const auto start = loop_time();
+        eddy::task<std::string> sibling;
+        auto group = co_await eddy_test::caught<eddy::exception_group>(
+            eddy::with_task_group([&](eddy::task_group& g) -> eddy::coro<void> {
+              sibling = g.create_task(sleep_then(1h, "never"));
+              g.create_task(fail_after(300ms, "boom"));
+              co_return;
+            }));
+        REQUIRE(group.has_value());
+        CHECK(group->exceptions().size() == 1);
+        CHECK(sibling.cancelled());
+        CHECK(loop_time() - start == 300ms);
       }(),
       virtual_time);
 }
