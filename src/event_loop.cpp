@@ -57,6 +57,7 @@ event_loop::event_loop(loop_options options) {
     // On a whole millisecond, the timer wheel's tick: deadlines a whole number of ms away then
     // read back exactly.
     virtual_now_ = std::chrono::ceil<std::chrono::milliseconds>(clock::now());
+    virtual_limit_ = virtual_now_ + std::chrono::hours(24 * 365 * 50);
     jump_after_idle_ = options.virtual_time->jump_after_idle;
   }
   backend_ = detail::make_backend(kind);
@@ -149,10 +150,13 @@ void event_loop::wait_for_work() {
   }
   std::chrono::nanoseconds timeout(-1);
   if (!timers_.empty()) {
-    timeout = virtual_time_ ? virtual_patience()
-                            : std::max(std::chrono::nanoseconds::zero(),
-                                       std::chrono::ceil<std::chrono::nanoseconds>(
-                                           timers_.next_wakeup() - clock::now()));
+    if (!virtual_time_) {
+      timeout = std::max(std::chrono::nanoseconds::zero(),
+                         std::chrono::ceil<std::chrono::nanoseconds>(timers_.next_wakeup() -
+                                                                     clock::now()));
+    } else if (timers_.next_wakeup() <= virtual_limit_) {
+      timeout = virtual_patience();
+    }  // else the next timer is "never" (see jump_if_still_idle): block as a real loop would
   }
   blocked_.store(true, std::memory_order_seq_cst);
   if (threadsafe_pending_.load(std::memory_order_seq_cst)) {
@@ -174,8 +178,12 @@ std::chrono::nanoseconds event_loop::virtual_patience() const noexcept {
 void event_loop::jump_if_still_idle() noexcept {
   // Completions the poll delivered have queued their tasks, and a thread's result raises
   // threadsafe_pending_: either means the loop was not idle after all.
-  if (ready_.empty() && !threadsafe_pending_.load(std::memory_order_acquire)) {
-    virtual_now_ = std::max(virtual_now_, timers_.next_wakeup());
+  // A deadline past virtual_limit_ (sleep(hours::max()) is 100 years away) is never reached:
+  // a few such jumps would overflow the clock, and a real loop would just wait there.
+  const clock::time_point next = timers_.next_wakeup();
+  if (next <= virtual_limit_ && ready_.empty() &&
+      !threadsafe_pending_.load(std::memory_order_acquire)) {
+    virtual_now_ = std::max(virtual_now_, next);
   }
 }
 

@@ -378,3 +378,31 @@ TEST_CASE("virtual clock: a negative jump_after_idle is refused with std::invali
   const eddy::loop_options bad{.virtual_time = eddy::virtual_clock{.jump_after_idle = -1ms}};
   CHECK_THROWS_AS(eddy::event_loop(bad), std::invalid_argument);
 }
+
+TEST_CASE("virtual clock: sleep(hours::max()) is forever: the clock does not jump to it",
+          "[virtual_clock]") {
+  eddy::run(
+      []() -> eddy::coro<void> {
+        auto& loop = eddy::get_running_loop();
+        const auto start = loop.time();
+        auto forever = eddy::create_task([]() -> eddy::coro<void> {
+          co_await eddy::sleep(std::chrono::hours::max());
+        }());
+        eddy::future<int> from_thread;
+        // The loop is idle with only a century-long timer: it must block, not jump, until
+        // the thread's callback arrives. (The thread touches only the loop and a pointer: a
+        // future handle is not to be copied off the loop's thread.)
+        std::thread helper([&loop, target = &from_thread] {
+          loop.call_soon_threadsafe([target] { target->set_result(1); });
+        });
+        int arrived = co_await from_thread;
+        helper.join();
+        CHECK(arrived == 1);
+        CHECK(loop.time() == start);
+        CHECK_FALSE(forever.done());
+        forever.cancel();
+        auto cancelled = co_await eddy_test::caught<eddy::cancelled_error>(forever);
+        CHECK(cancelled.has_value());
+      }(),
+      virtual_time);
+}

@@ -24,7 +24,8 @@ enum class backend_kind {
 /// pending, the loop first waits up to `jump_after_idle` of real time for the I/O operations
 /// and thread calls it has in flight, if any, as it always would; if none came back, its clock
 /// jumps to the earliest timer's deadline (to the timer wheel's 1 ms tick: a 1.5 ms sleep ends
-/// at +2 ms) and those timers fire. With no timer pending the loop blocks for I/O as usual.
+/// at +2 ms) and those timers fire. With no timer pending, or none within 50 years of the
+/// loop's start (sleep(hours::max()) means forever), the loop blocks for I/O as usual.
 /// With the default 0, a wait on real I/O or on a thread that has a timeout sees the timeout
 /// first unless the result has already arrived: give such tests a patience of some
 /// milliseconds (a loop with nothing in flight still jumps at once). Every eddy deadline

@@ -144,6 +144,7 @@ class loop_core {
   /// loop_options::virtual_time: the clock moves only when the idle loop jumps it forward.
   bool virtual_time_ = false;
   clock::time_point virtual_now_{};
+  clock::time_point virtual_limit_{};  ///< 50 years after the start: no jump goes past it
   std::chrono::nanoseconds jump_after_idle_{0};
   std::thread::id owner_thread_;
   std::chrono::nanoseconds slow_callback_duration_ = std::chrono::milliseconds(100);
