@@ -385,9 +385,8 @@ TEST_CASE("virtual clock: sleep(hours::max()) is forever: the clock does not jum
       []() -> eddy::coro<void> {
         auto& loop = eddy::get_running_loop();
         const auto start = loop.time();
-        auto forever = eddy::create_task([]() -> eddy::coro<void> {
-          co_await eddy::sleep(std::chrono::hours::max());
-        }());
+        auto forever = eddy::create_task(
+            []() -> eddy::coro<void> { co_await eddy::sleep(std::chrono::hours::max()); }());
         eddy::future<int> from_thread;
         // The loop is idle with only a century-long timer: it must block, not jump, until
         // the thread's callback arrives. (The thread touches only the loop and a pointer: a
