@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "eddy/as_completed.hpp"
+#include "eddy/future.hpp"
 #include "eddy/gather.hpp"
 #include "eddy/loop.hpp"
 #include "eddy/net/server.hpp"
