@@ -351,6 +351,28 @@ TEST_CASE("as_completed: next_done() hands a failed task over without rethrowing
   }());
 }
 
+TEST_CASE("as_completed: cancelling a task waiting in next_done() loses nothing",
+          "[as_completed]") {
+  eddy::run([]() -> eddy::coro<void> {
+    std::vector<eddy::future<int>> futures(1);
+    auto results = eddy::as_completed(futures);
+    auto take = [](eddy::as_completed_results<eddy::future<int>>* from) -> eddy::coro<void> {
+      eddy::future<int> done = co_await from->next_done();
+      static_cast<void>(done);
+    };
+    auto waiter = eddy::create_task(take(&results));
+    co_await run_briefly();
+    waiter.cancel();
+    auto cancellation = co_await eddy_test::caught<eddy::cancelled_error>(waiter);
+    CHECK(cancellation.has_value());
+    CHECK_FALSE(futures[0].cancelled());  // the awaitable itself is not touched
+    futures[0].set_result(5);
+    CHECK(results.remaining() == 1);
+    eddy::future<int> done = co_await results.next_done();
+    CHECK(done == futures[0]);
+  }());
+}
+
 TEST_CASE("as_completed: next() and next_done() take from the same completion order",
           "[as_completed]") {
   eddy::run([]() -> eddy::coro<void> {

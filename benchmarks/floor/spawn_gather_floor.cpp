@@ -42,6 +42,9 @@ struct frame_source {
 frame_source frames;
 std::size_t record_bytes = 0;  // written right after each frame
 
+/// Blocks are handed out in 16-byte steps, as eddy's frame allocator does.
+constexpr std::size_t round_up_16(std::size_t bytes) { return (bytes + 15) & ~std::size_t{15}; }
+
 struct bare_coroutine {
   struct promise_type {
     std::uint64_t value = 0;
@@ -55,7 +58,7 @@ struct bare_coroutine {
     void unhandled_exception() noexcept { std::abort(); }
 
     static void* operator new(std::size_t size) {
-      size = (size + 15) & ~std::size_t{15};
+      size = round_up_16(size);
       char* frame = nullptr;
       if (frames.next == nullptr) {
         frame = static_cast<char*>(::operator new(size + record_bytes));
@@ -70,7 +73,7 @@ struct bare_coroutine {
     }
     static void operator delete(void* frame, std::size_t size) noexcept {
       if (frames.next == nullptr) {
-        ::operator delete(frame, ((size + 15) & ~std::size_t{15}) + record_bytes);
+        ::operator delete(frame, round_up_16(size) + record_bytes);
       }
     }
   };
@@ -120,7 +123,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::string source = argc > 2 ? argv[2] : "malloc";
-  record_bytes = argc > 3 ? (std::strtoull(argv[3], nullptr, 10) + 15) & ~std::size_t{15} : 0;
+  record_bytes = argc > 3 ? round_up_16(std::strtoull(argv[3], nullptr, 10)) : 0;
   std::uint64_t checksum = 0;
   if (source == "malloc") {
     const double seconds = spawn_run_collect(n, checksum);

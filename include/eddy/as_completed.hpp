@@ -174,8 +174,9 @@ class completion_order final : timer_node, wait_base {
 /// for each awaitable left over, even one that finishes later (asyncio); the awaitables are
 /// not cancelled. One task at a time may wait in next() (std::logic_error otherwise).
 ///
-/// Cancel safety: cancelling a task waiting in next() ends that wait with cancelled_error;
-/// nothing is lost (the next result is still there for a later next()).
+/// Cancel safety: cancelling a task waiting in next() or next_done() ends that wait with
+/// cancelled_error; nothing is lost (the next result is still there for a later next() or
+/// next_done()), and the awaitables are not cancelled.
 template <class Child>
 class as_completed_results {
  public:
