@@ -22,6 +22,7 @@
 
 #include "eddy/loop.hpp"
 #include "eddy/run.hpp"
+#include "eddy/sync/event.hpp"
 #include "eddy/task.hpp"
 #include "eddy/time.hpp"
 #include "eddy/timeout.hpp"
@@ -416,4 +417,37 @@ TEST_CASE("clients that reset at once do not disturb the server", "[server][faul
   // accept loop reports nothing.
   CHECK(log.count("Error on accepting a connection") == 0);
   CHECK(log.count("socket.accept() out of system resource") == 0);
+}
+
+TEST_CASE("the server keeps a capturing handler alive until the last connection's handler returns",
+          "[server]") {
+  // The handler is a capturing coroutine lambda; the server is closed and every handle to it
+  // dropped while a handler still runs and reads its captures afterwards (ASan checks it).
+  auto main = []() -> eddy::coro<void> {
+    std::string greeting = "a greeting long enough to be allocated on the heap: ";
+    eddy::event handler_started;
+    eddy::event server_gone;
+    std::optional<eddy::server> server;
+    {
+      auto greet = [greeting, &handler_started, &server_gone](
+                       eddy::stream_reader, eddy::stream_writer writer) -> eddy::coro<void> {
+        handler_started.set();
+        co_await server_gone.wait();
+        writer.write(greeting + "still here\n");  // the capture, after the server is gone
+        co_await writer.drain();
+        writer.close();
+      };
+      server = co_await eddy::start_server(greet, "127.0.0.1", 0);
+    }  // `greet` itself is gone: the server holds the only copy
+    auto [reader, writer] = co_await eddy::open_connection("127.0.0.1", port_of(*server));
+    co_await handler_started.wait();
+    server->close();
+    server.reset();  // the last handle
+    server_gone.set();
+    std::string line = co_await reader.readline();
+    CHECK(line == greeting + "still here\n");
+    writer.close();
+    co_await writer.wait_closed();
+  };
+  eddy::run(main());
 }

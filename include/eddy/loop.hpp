@@ -194,8 +194,29 @@ class event_loop : public detail::loop_core {
 
   /// Schedules `body` as a task on this loop (see eddy::create_task).
   template <class T>
-  task<T> create_task(coro<T> body, std::string name = {}) {
+  task<T> create_task(coro<T>&& body, std::string name = {}) {
     return detail::spawn_task(*this, std::move(body), std::move(name));
+  }
+  /// A named coro is moved into its task: `loop.create_task(std::move(c))`.
+  template <class T>
+  task<T> create_task(coro<T>& body, std::string name = {}) {
+    static_assert(detail::always_false<T>,
+                  "create_task: a coro is consumed by its task: write create_task(std::move(c))");
+    return create_task(std::move(body), std::move(name));
+  }
+  /// A task on this loop awaiting any awaitable (see eddy::create_task).
+  template <class Awaitable>
+    requires detail::task_awaitable<Awaitable>
+  auto create_task(Awaitable&& awaitable, std::string name = {}) {
+    return create_task(detail::body_for(std::forward<Awaitable>(awaitable)), std::move(name));
+  }
+  /// A task on this loop running `callable(args...)`, both owned by the task (see
+  /// eddy::create_task).
+  template <class Callable, class... Args>
+    requires detail::task_callable<Callable, Args...>
+  auto create_task(Callable&& callable, Args&&... args) {
+    return create_task(
+        detail::body_for_call(std::forward<Callable>(callable), std::forward<Args>(args)...));
   }
   /// A pending future on this loop.
   template <class T = void>

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "eddy/coro.hpp"
+#include "eddy/detail/awaitable_traits.hpp"
 #include "eddy/detail/result_state.hpp"
 
 namespace eddy {
@@ -206,17 +207,50 @@ task<T> spawn_task(loop_core& loop, coro<T> body, std::string name) {
 }  // namespace detail
 
 /// Schedules `body` as a task on the running loop (asyncio.create_task). It starts when the
-/// caller next suspends. Throws std::runtime_error when no loop is running on this thread.
+/// caller next suspends. Throws std::runtime_error when no loop is running on this thread and
+/// invalid_state_error for an empty coro (moved from or already awaited).
 template <class T>
-task<T> create_task(coro<T> body, std::string name) {
+task<T> create_task(coro<T>&& body, std::string name) {
   return detail::spawn_task(detail::loop_for_new_task(), std::move(body), std::move(name));
 }
 
 /// As above, named "Task-<n>". (An overload rather than a default argument: the spawn hot
 /// path then builds and destroys no std::string.)
 template <class T>
-task<T> create_task(coro<T> body) {
+task<T> create_task(coro<T>&& body) {
   return detail::spawn_task(detail::loop_for_new_task(), std::move(body));
+}
+
+/// A named coro is moved into its task: `create_task(std::move(c))`.
+template <class T>
+task<T> create_task(coro<T>& body, std::string name = {}) {
+  static_assert(detail::always_false<T>,
+                "create_task: a coro is consumed by its task: write create_task(std::move(c))");
+  return create_task(std::move(body), std::move(name));
+}
+
+/// Schedules a task that awaits `awaitable` (a to_thread call, a future, a task, a shield, any
+/// awaitable; asyncio.ensure_future): the task keeps the awaitable in its own frame and yields
+/// what the await yields. A task or future is awaited without taking its value, so the
+/// caller's handle still has it. Throws std::runtime_error when no loop is running.
+template <class Awaitable>
+  requires detail::task_awaitable<Awaitable>
+auto create_task(Awaitable&& awaitable, std::string name = {}) {
+  return create_task(detail::body_for(std::forward<Awaitable>(awaitable)), std::move(name));
+}
+
+/// Schedules `callable(args...)` as a task, where the callable returns a coro or any other
+/// awaitable: `create_task([name]() -> coro<void> { ...use name... })`. The task owns a copy
+/// (or the moved original) of the callable and of each argument until its coroutine has
+/// finished, as std::jthread keeps its function, so a capturing lambda's captures stay valid
+/// across every suspension; pass std::ref(x) to share an x that outlives the task. The
+/// callable is called when the task first runs; what it throws comes out of the task. Name
+/// the task with set_name(). Throws std::runtime_error when no loop is running.
+template <class Callable, class... Args>
+  requires detail::task_callable<Callable, Args...>
+auto create_task(Callable&& callable, Args&&... args) {
+  return create_task(
+      detail::body_for_call(std::forward<Callable>(callable), std::forward<Args>(args)...));
 }
 
 }  // namespace eddy

@@ -47,11 +47,34 @@ class task_group {
   /// Starts `body` as a child task. Throws std::runtime_error once the group is shutting down
   /// (a child failed, or the body was cancelled) or has finished.
   template <class T>
-  task<T> create_task(coro<T> body, std::string name = {}) {
+  task<T> create_task(coro<T>&& body, std::string name = {}) {
     check_open();
     task<T> child = detail::spawn_task(*loop_, std::move(body), std::move(name));
     adopt(child);
     return child;
+  }
+  /// A named coro is moved into its task: `group.create_task(std::move(c))`.
+  template <class T>
+  task<T> create_task(coro<T>& body, std::string name = {}) {
+    static_assert(detail::always_false<T>,
+                  "create_task: a coro is consumed by its task: write create_task(std::move(c))");
+    return create_task(std::move(body), std::move(name));
+  }
+  /// A child task awaiting any awaitable (see eddy::create_task).
+  template <class Awaitable>
+    requires detail::task_awaitable<Awaitable>
+  auto create_task(Awaitable&& awaitable, std::string name = {}) {
+    check_open();
+    return create_task(detail::body_for(std::forward<Awaitable>(awaitable)), std::move(name));
+  }
+  /// A child task running `callable(args...)`; the task owns the callable and the arguments
+  /// until its coroutine has finished (see eddy::create_task). Throws as above.
+  template <class Callable, class... Args>
+    requires detail::task_callable<Callable, Args...>
+  auto create_task(Callable&& callable, Args&&... args) {
+    check_open();
+    return create_task(
+        detail::body_for_call(std::forward<Callable>(callable), std::forward<Args>(args)...));
   }
 
   /// How many children are still running.

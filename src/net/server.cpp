@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <chrono>
 #include <exception>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -38,7 +39,7 @@ constexpr auto accept_retry_delay = std::chrono::milliseconds(100);
 class server_state final : public connection_registry {
  public:
   server_state(client_handler handler, const server_options& options)
-      : handler_(std::move(handler)), options_(options) {}
+      : handler_(std::make_shared<const client_handler>(std::move(handler))), options_(options) {}
 
   /// A handle on a new state (server's constructor is private to this class).
   static server make_handle(server_state* state) { return server(state); }
@@ -117,7 +118,9 @@ class server_state final : public connection_registry {
     }
   }
 
-  client_handler handler_;
+  /// Shared with every connection's task: a handler's coroutine may read the callable (a
+  /// lambda's captures) after the server itself is closed and gone.
+  std::shared_ptr<const client_handler> handler_;
   server_options options_;
   std::vector<socket> listeners_;
   std::vector<std::string> unix_paths_;  ///< "" for TCP listeners
@@ -203,8 +206,11 @@ coro<void> accept_loop(accept_loop_token token) {
 }
 
 /// Runs one connection's callback; an escaping exception is reported and closes the
-/// connection (asyncio's StreamReaderProtocol does the same).
-coro<void> serve_client(coro<void> body, stream_writer writer) {
+/// connection (asyncio's StreamReaderProtocol does the same). `handler` is the callable that
+/// made `body`, kept alive here until the body has finished.
+coro<void> serve_client(coro<void> body, stream_writer writer,
+                        std::shared_ptr<const client_handler> handler) {
+  static_cast<void>(handler);
   std::exception_ptr failure;
   try {
     co_await std::move(body);
@@ -236,14 +242,14 @@ void server_state::connection_accepted(socket connection) {
   stream_access::of(writer).join(*this);
   coro<void> body;
   try {
-    body = handler_(reader, writer);
+    body = (*handler_)(reader, writer);
   } catch (const std::exception&) {
     get_running_loop().call_exception_handler(
         {"Unhandled exception in client_connected_cb", std::current_exception(), {}});
     writer.close();
     return;
   }
-  create_task(serve_client(std::move(body), std::move(writer)));
+  create_task(serve_client(std::move(body), std::move(writer), handler_));
 }
 
 void server_state::close() noexcept {

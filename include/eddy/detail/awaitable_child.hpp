@@ -9,42 +9,11 @@
 #include <vector>
 
 #include "eddy/coro.hpp"
+#include "eddy/detail/awaitable_traits.hpp"
 #include "eddy/future.hpp"
 #include "eddy/task.hpp"
 
 namespace eddy::detail {
-
-template <class T>
-struct is_task : std::false_type {};
-template <class T>
-struct is_task<task<T>> : std::true_type {};
-template <class T>
-struct is_future : std::false_type {};
-template <class T>
-struct is_future<future<T>> : std::true_type {};
-template <class T>
-struct is_coro : std::false_type {};
-template <class T>
-struct is_coro<coro<T>> : std::true_type {};
-
-/// The awaiter `co_await x` uses for x (its member operator co_await, or x itself).
-template <class Awaitable>
-decltype(auto) awaiter_of(Awaitable&& awaitable) {
-  if constexpr (requires { std::forward<Awaitable>(awaitable).operator co_await(); }) {
-    return std::forward<Awaitable>(awaitable).operator co_await();
-  } else {
-    return std::forward<Awaitable>(awaitable);
-  }
-}
-
-/// What `co_await x` yields for an rvalue awaitable x.
-template <class Awaitable>
-using await_result_t = decltype(awaiter_of(std::declval<Awaitable>()).await_resume());
-
-template <class Awaitable>
-coro<std::remove_cvref_t<await_result_t<Awaitable>>> await_in_coro(Awaitable awaitable) {
-  co_return co_await std::move(awaitable);
-}
 
 /// Throws invalid_state_error for an empty task or future handle passed to `what` (a moved-from
 /// or default-constructed one): every composition function checks its arguments with it.
@@ -68,6 +37,8 @@ void require_children(const std::vector<Child>& children, const char* what) {
 template <class Awaitable>
 auto to_child(Awaitable&& awaitable) {
   using plain = std::remove_cvref_t<Awaitable>;
+  static_assert(!is_coro<plain>::value || !std::is_lvalue_reference_v<Awaitable>,
+                "a coro is consumed by what awaits it: pass it with std::move(c)");
   if constexpr (is_task<plain>::value || is_future<plain>::value) {
     return plain(std::forward<Awaitable>(awaitable));
   } else if constexpr (is_coro<plain>::value) {
