@@ -284,7 +284,8 @@ process spawn(const char* what, const std::string& program, const std::vector<st
 
 }  // namespace
 
-coro<process> create_subprocess_exec(std::string program, std::vector<std::string> args, process_options options) {
+coro<process> create_subprocess_exec(std::string program, process_args arguments, process_options options) {
+  std::vector<std::string> args = std::move(arguments).values();
   validate("create_subprocess_exec", program, args, options);
   args.insert(args.begin(), program);
   co_return spawn("create_subprocess_exec", program, args, options);

@@ -420,7 +420,7 @@ TEST_CASE(
           throw;
         }
       };
-      co_await eddy::timeout_at(when, std::move(body));
+      co_await eddy::timeout_at(when, body);
     };
     auto task = eddy::create_task(f(handed, deadline1, &expired));
     eddy::timeout_scope* scope = co_await handed;
@@ -473,7 +473,7 @@ TEST_CASE("timeout: rescheduling to a later deadline keeps the body running past
       scope.reschedule(eddy::get_running_loop().time() + long_limit);
       co_return co_await late;
     };
-    int value = co_await eddy::timeout(1ms, std::move(body));
+    int value = co_await eddy::timeout(1ms, body);
     CHECK(value == 9);
     co_await helper;
   }());

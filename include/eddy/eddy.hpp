@@ -18,6 +18,7 @@
 #include "eddy/net/server.hpp"
 #include "eddy/net/socket.hpp"
 #include "eddy/net/stream.hpp"
+#include "eddy/optional_arg.hpp"
 #include "eddy/process.hpp"
 #include "eddy/queue.hpp"
 #include "eddy/result.hpp"

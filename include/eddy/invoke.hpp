@@ -20,6 +20,10 @@ namespace eddy {
 /// lambda object destroyed at the end of that statement (docs/coroutine-lifetimes.md).
 /// Arguments are copied or moved in; pass std::ref(x) to share an object that outlives the
 /// coroutine.
+/// On GCC 12, do not write the capturing lambda inside a co_await (`co_await
+/// eddy::invoke([name] ...)`): GCC 12 destroys that closure twice (docs/coroutine-lifetimes.md,
+/// trap 5). eddy cannot refuse it here without refusing the safe `auto c = eddy::invoke(...)`;
+/// pass the captures as arguments instead.
 /// Throws only what copying or moving them throws (std::bad_alloc for the frame); the
 /// callable itself runs when the returned coro is first awaited, and its exceptions come out
 /// of that await.

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <cstddef>
+#include <concepts>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -16,6 +17,7 @@
 #include "eddy/coro.hpp"
 #include "eddy/detail/child_watch.hpp"
 #include "eddy/net/stream.hpp"
+#include "eddy/optional_arg.hpp"
 
 namespace eddy {
 
@@ -53,19 +55,47 @@ class stdio {
 };
 
 /// How create_subprocess_exec / create_subprocess_shell start the child. Designated
-/// initialisers read like asyncio's keyword arguments:
-/// `{.stdin_from = eddy::stdio::pipe(), .stdout_to = eddy::stdio::pipe()}`.
+/// initialisers read like asyncio's keyword arguments, and may be written inside the
+/// co_await: `{.stdin_from = eddy::stdio::pipe(), .stdout_to = eddy::stdio::pipe(),
+/// .cwd = "/tmp"}`. (The optional fields are eddy::optional_arg rather than std::optional so
+/// that this is correct under GCC 12 too; see optional_arg.hpp.)
 struct process_options {
   stdio stdin_from = stdio::inherit();
   stdio stdout_to = stdio::inherit();
   stdio stderr_to = stdio::inherit();
   /// The child's working directory (default: the parent's).
-  std::optional<std::string> cwd = std::nullopt;
+  optional_arg<std::string> cwd = std::nullopt;
   /// The child's whole environment, NAME -> value (default: the parent's). A program name
   /// without "/" is still looked up in the parent's PATH.
-  std::optional<std::map<std::string, std::string>> env = std::nullopt;
+  optional_arg<std::map<std::string, std::string>> env = std::nullopt;
   /// The buffer limit of the stdout/stderr readers (asyncio's limit=).
   std::size_t limit = stream_reader::default_limit;
+};
+
+/// The arguments of create_subprocess_exec after the program (asyncio's *args): a
+/// std::vector<std::string>, or the strings themselves, braced (`{"-l", dir}`) or, for one,
+/// bare (`"-l"`). A class rather than the vector itself because GCC 12 cannot compile a
+/// braced list of strings for a std::vector inside a co_await ("array used as initializer").
+class process_args {
+ public:
+  /// No arguments.
+  process_args() = default;
+  /// These arguments.
+  process_args(std::vector<std::string> args) : args_(std::move(args)) {}  // NOLINT(google-explicit-constructor)
+  /// One argument per string (anything a std::string can be made from).
+  template <class... Strings>
+    requires(sizeof...(Strings) > 0 && (std::constructible_from<std::string, Strings> && ...))
+  process_args(Strings&&... args) {  // NOLINT(google-explicit-constructor)
+    args_.reserve(sizeof...(Strings));
+    (args_.emplace_back(std::forward<Strings>(args)), ...);
+  }
+
+  /// The arguments, in order.
+  [[nodiscard]] const std::vector<std::string>& values() const& noexcept { return args_; }
+  [[nodiscard]] std::vector<std::string> values() && noexcept { return std::move(args_); }
+
+ private:
+  std::vector<std::string> args_;
 };
 
 /// What communicate() collects: everything the child wrote to its stdout and stderr pipes
@@ -151,7 +181,7 @@ class process {
 /// for an empty program, stdio::to_stdout() anywhere but stderr_to, a negative descriptor, a
 /// zero limit, or an environment name that is empty or holds '='; any of them with a "\0"
 /// inside. Must be awaited on the loop's thread; never suspends.
-[[nodiscard]] coro<process> create_subprocess_exec(std::string program, std::vector<std::string> args = {},
+[[nodiscard]] coro<process> create_subprocess_exec(std::string program, process_args args = {},
                                                    process_options options = {});
 
 /// Runs `command` with /bin/sh -c (asyncio's create_subprocess_shell). The shell interprets

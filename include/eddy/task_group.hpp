@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "eddy/coro.hpp"
+#include "eddy/detail/gcc12.hpp"
 #include "eddy/errors.hpp"
 #include "eddy/future.hpp"
 #include "eddy/task.hpp"
@@ -31,7 +32,7 @@
 namespace eddy {
 
 template <class Body>
-auto with_task_group(Body body);
+auto with_task_group(Body&& body);
 
 /// The group handed to a with_task_group body. Its create_task starts children; the group
 /// waits for all of them when the body ends. The first child to fail cancels the others and
@@ -82,7 +83,7 @@ class task_group {
 
  private:
   template <class Body>
-  friend auto with_task_group(Body body);
+  friend auto with_task_group(Body&& body);
 
   /// A child: linked to its task's completion, then queued on the loop to be looked at (as
   /// asyncio runs TaskGroup._on_task_done with call_soon: siblings finishing in the same
@@ -130,10 +131,20 @@ using group_body_result_t = typename std::invoke_result_t<Body&, task_group&>::v
 ///
 /// Cancel safety: a cancellation of the awaiting task cancels the body and every child, waits
 /// for all of them to finish, and then throws cancelled_error.
+///
+/// The body is copied (an lvalue) or moved (an rvalue) into the await and lives until it ends.
+/// On GCC 12, a lambda with captures written inside the co_await is refused at compile time
+/// (docs/coroutine-lifetimes.md, trap 5): name it first and pass the name.
 template <class Body>
-[[nodiscard]] auto with_task_group(Body body) {
-  using result_type = detail::group_body_result_t<Body>;
-  return [](Body body) -> coro<result_type> {
+[[nodiscard]] auto with_task_group(Body&& body) {
+  static_assert(!detail::gcc12_destroys_twice<Body>,
+                "eddy::with_task_group: GCC 12 destroys twice a lambda with captures created inside a "
+                "co_await expression (docs/coroutine-lifetimes.md, trap 5). Name it first and pass the "
+                "name: auto body = [name](eddy::task_group& g) -> eddy::coro<void> { ... }; "
+                "co_await eddy::with_task_group(body);");
+  using body_type = std::decay_t<Body>;
+  using result_type = detail::group_body_result_t<body_type>;
+  return [](body_type body) -> coro<result_type> {
     task_group group;
     group.enter();
     std::exception_ptr failure;
@@ -160,7 +171,7 @@ template <class Body>
       }
       co_return std::move(*value);
     }
-  }(std::move(body));
+  }(std::forward<Body>(body));
 }
 
 }  // namespace eddy

@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "eddy/coro.hpp"
+#include "eddy/detail/gcc12.hpp"
 #include "eddy/detail/thread_call.hpp"
 #include "eddy/detail/thread_concurrent.hpp"
 #include "eddy/errors.hpp"
@@ -174,10 +175,20 @@ class thread_pool_executor {
 /// Cancel safety: cancelling the awaiting task ends the await at once with cancelled_error.
 /// A call still waiting for a worker never runs; a call already running cannot be stopped:
 /// it finishes on its thread and its result or exception is destroyed when it arrives.
+///
+/// On GCC 12, a lambda with captures (or an aggregate) passed as an rvalue is refused at
+/// compile time, since to_thread is awaited in the expression that makes it and GCC 12
+/// destroys such a temporary twice there (docs/coroutine-lifetimes.md, trap 5): pass the
+/// captures as arguments, or name the lambda and pass the name.
 template <class Function, class... Args>
   requires detail::thread_callable<Function, Args...>
 [[nodiscard]] detail::to_thread_awaiter<detail::thread_result_t<Function, Args...>> to_thread(Function&& function,
                                                                                             Args&&... args) {
+  static_assert(!detail::gcc12_destroys_any_twice<Function, Args...>,
+                "eddy::to_thread: GCC 12 destroys twice a lambda with captures (or an aggregate) created "
+                "inside a co_await expression (docs/coroutine-lifetimes.md, trap 5). Pass what it captures "
+                "as arguments: co_await eddy::to_thread([](const std::string& p) { ... }, path); or name "
+                "it first and pass the name: auto work = [path] { ... }; co_await eddy::to_thread(work);");
   return {new detail::loop_call_for<Function, Args...>(std::forward<Function>(function), std::forward<Args>(args)...),
           nullptr};
 }
@@ -189,6 +200,12 @@ template <class Function, class... Args>
 ///
 /// Cancel safety: cancelling the future (or a task awaiting it, which cancels the future)
 /// keeps a queued call from running; a running call finishes and its outcome is dropped.
+///
+/// On GCC 12, do not write a lambda with captures inside the co_await itself (`co_await
+/// eddy::run_in_executor(nullptr, [path] {...})`): GCC 12 destroys that closure twice
+/// (docs/coroutine-lifetimes.md, trap 5). `auto f = run_in_executor(nullptr, [path] {...});`
+/// is fine, which is why this is not refused at compile time as it is for to_thread. Pass the
+/// captures as arguments instead.
 template <class Function, class... Args>
   requires detail::thread_callable<Function, Args...>
 [[nodiscard]] future<detail::thread_result_t<Function, Args...>> run_in_executor(thread_pool_executor* executor,

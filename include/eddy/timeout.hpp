@@ -17,6 +17,7 @@
 
 #include "eddy/coro.hpp"
 #include "eddy/detail/awaitable_child.hpp"
+#include "eddy/detail/gcc12.hpp"
 #include "eddy/errors.hpp"
 #include "eddy/loop.hpp"
 #include "eddy/task.hpp"
@@ -103,6 +104,17 @@ using timeout_body_awaitable_t = decltype(start_body(std::declval<Body&>(), std:
 template <class Body>
 using timeout_result_t = std::remove_cvref_t<await_result_t<timeout_body_awaitable_t<Body>>>;
 
+/// GCC 12 destroys twice a lambda with captures written inside the co_await of timeout(...)
+/// (detail/gcc12.hpp); says so at compile time.
+template <class Body>
+constexpr void refuse_gcc12_temporary_body() {
+  static_assert(!gcc12_destroys_twice<Body>,
+                "eddy::timeout / timeout_at: GCC 12 destroys twice a lambda with captures created inside a "
+                "co_await expression (docs/coroutine-lifetimes.md, trap 5). Name it first and pass the name: "
+                "auto body = [name](eddy::timeout_scope& scope) -> eddy::coro<void> { ... }; "
+                "co_await eddy::timeout(1s, body);");
+}
+
 /// Runs body under a timeout_scope expiring at `when`, or, given `delay`, `delay` after the
 /// first await (asyncio.wait_for is a coroutine: its clock starts when it starts running).
 template <class Body>
@@ -146,22 +158,30 @@ coro<timeout_result_t<Body>> run_with_deadline(std::optional<clock::time_point> 
 /// Cancel safety: an outside cancellation of the awaiting task reaches the body and comes out
 /// as cancelled_error, never as timeout_error. On expiry the body is cancelled and the await
 /// ends only once the body has finished (its cleanup awaits run first).
+///
+/// On GCC 12, a callable body that is a lambda with captures written inside the co_await is
+/// refused at compile time (docs/coroutine-lifetimes.md, trap 5): name it first.
 template <class Body>
-[[nodiscard]] coro<detail::timeout_result_t<Body>> timeout_at(std::optional<clock::time_point> when, Body body) {
-  return detail::run_with_deadline(when, std::move(body));
+[[nodiscard]] coro<detail::timeout_result_t<std::decay_t<Body>>> timeout_at(std::optional<clock::time_point> when,
+                                                                           Body&& body) {
+  detail::refuse_gcc12_temporary_body<Body>();
+  return detail::run_with_deadline<std::decay_t<Body>>(when, std::forward<Body>(body));
 }
 
 /// timeout_at(now + delay, body) (asyncio.timeout).
 template <class Rep, class Period, class Body>
-[[nodiscard]] coro<detail::timeout_result_t<Body>> timeout(std::chrono::duration<Rep, Period> delay, Body body) {
+[[nodiscard]] coro<detail::timeout_result_t<std::decay_t<Body>>> timeout(std::chrono::duration<Rep, Period> delay,
+                                                                        Body&& body) {
+  detail::refuse_gcc12_temporary_body<Body>();
   const clock::time_point when = detail::loop_now() + detail::to_clock_duration(delay);
-  return detail::run_with_deadline(std::optional(when), std::move(body));
+  return detail::run_with_deadline<std::decay_t<Body>>(std::optional(when), std::forward<Body>(body));
 }
 
 /// A body with no deadline (asyncio.timeout(None)); the scope can be rescheduled later.
 template <class Body>
-[[nodiscard]] coro<detail::timeout_result_t<Body>> timeout(std::nullopt_t, Body body) {
-  return detail::run_with_deadline(std::nullopt, std::move(body));
+[[nodiscard]] coro<detail::timeout_result_t<std::decay_t<Body>>> timeout(std::nullopt_t, Body&& body) {
+  detail::refuse_gcc12_temporary_body<Body>();
+  return detail::run_with_deadline<std::decay_t<Body>>(std::nullopt, std::forward<Body>(body));
 }
 
 namespace detail {

@@ -156,14 +156,18 @@ coro<wait_result<Child>> wait_for_condition(std::vector<Child> children, wait_op
 template <class Range>
 [[nodiscard]] auto wait(const Range& awaitables, wait_options options = {}) {
   using child = std::remove_cvref_t<decltype(*std::begin(awaitables))>;
-  static_assert(detail::is_task<child>::value || detail::is_future<child>::value,
-                "eddy::wait takes tasks or futures; wrap coroutines with create_task first");
-  std::vector<child> children(std::begin(awaitables), std::end(awaitables));
-  if (children.empty()) {
-    throw std::invalid_argument("wait: the set of tasks and futures is empty");
+  constexpr bool accepted = detail::is_task<child>::value || detail::is_future<child>::value;
+  static_assert(accepted, "eddy::wait takes tasks or futures; wrap coroutines with create_task first");
+  if constexpr (accepted) {  // else only the static_assert is reported
+    std::vector<child> children(std::begin(awaitables), std::end(awaitables));
+    if (children.empty()) {
+      throw std::invalid_argument("wait: the set of tasks and futures is empty");
+    }
+    detail::require_children(children, "wait");
+    return detail::wait_for_condition(std::move(children), options);
+  } else {
+    return std::suspend_never{};
   }
-  detail::require_children(children, "wait");
-  return detail::wait_for_condition(std::move(children), options);
 }
 
 }  // namespace eddy

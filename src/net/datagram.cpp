@@ -103,7 +103,7 @@ address datagram_socket::local_address() const {
 namespace {
 
 /// The addresses `where` resolves to, or one empty entry (any family) when it is not given.
-coro<std::vector<addrinfo_entry>> resolve_or_any(std::optional<host_port> where, int family,
+coro<std::vector<addrinfo_entry>> resolve_or_any(optional_arg<host_port> where, int family,
                                                  int flags) {
   if (!where) {
     co_return std::vector<addrinfo_entry>(1);

@@ -42,7 +42,9 @@ auto to_child(Awaitable&& awaitable) {
   if constexpr (is_task<plain>::value || is_future<plain>::value) {
     return plain(std::forward<Awaitable>(awaitable));
   } else if constexpr (is_coro<plain>::value) {
-    return create_task(plain(std::forward<Awaitable>(awaitable)));
+    // An rvalue (an lvalue has already failed the static_assert; the cast keeps that the only
+    // error the compiler prints).
+    return create_task(static_cast<plain&&>(awaitable));
   } else {
     return create_task(await_in_coro(plain(std::forward<Awaitable>(awaitable))));
   }

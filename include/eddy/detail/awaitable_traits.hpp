@@ -119,7 +119,7 @@ inline constexpr bool always_false = false;
 
 /// What create_task(x) accepts as one argument: an awaitable that is not an lvalue coro.
 template <class Awaitable>
-concept task_awaitable = awaitable<Awaitable> && !is_coro<std::remove_cvref_t<Awaitable>>::value;
+concept task_awaitable = !is_coro<std::remove_cvref_t<Awaitable>>::value && awaitable<Awaitable>;
 
 /// What create_task(callable, args...) accepts: a callable that is not itself awaitable.
 template <class Callable, class... Args>

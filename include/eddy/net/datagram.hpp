@@ -16,24 +16,33 @@
 #include "eddy/detail/datagram_awaiter.hpp"
 #include "eddy/net/address.hpp"
 #include "eddy/net/socket.hpp"
+#include "eddy/optional_arg.hpp"
 
 namespace eddy {
 
 /// A host and a port, as asyncio's (host, port) tuples. The host is a name ("localhost"), a
 /// literal IPv4 or IPv6 address ("127.0.0.1", "::1", "[::1]"), or empty: the wildcard address
 /// for local_addr, the loopback address for remote_addr.
+///
+/// A class with a constructor rather than an aggregate, so that `eddy::host_port{"::1", 53}`
+/// written inside a co_await is correct under GCC 12 too (optional_arg.hpp says why).
 struct host_port {
+  host_port() = default;
+  host_port(std::string host, std::uint16_t port) : host(std::move(host)), port(port) {}
+
   std::string host;
   std::uint16_t port = 0;
 };
 
-/// create_datagram_endpoint's arguments (asyncio's keyword arguments of the same names).
+/// create_datagram_endpoint's arguments (asyncio's keyword arguments of the same names),
+/// which may be written inside the co_await:
+/// `co_await eddy::create_datagram_endpoint({.local_addr = eddy::host_port{"127.0.0.1", 0}})`.
 struct datagram_endpoint_options {
   /// Where to bind. Port 0 lets the kernel choose.
-  std::optional<host_port> local_addr;
+  optional_arg<host_port> local_addr = std::nullopt;
   /// Where to connect: sendto(data) then goes there, and only datagrams from there are
   /// received.
-  std::optional<host_port> remote_addr;
+  optional_arg<host_port> remote_addr = std::nullopt;
   /// AF_UNSPEC (whatever the addresses resolve to), AF_INET or AF_INET6. Needed when neither
   /// address is given.
   int family = AF_UNSPEC;

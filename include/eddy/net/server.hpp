@@ -12,6 +12,7 @@
 
 #include "eddy/coro.hpp"
 #include "eddy/detail/future_base.hpp"
+#include "eddy/detail/gcc12.hpp"
 #include "eddy/net/address.hpp"
 #include "eddy/net/stream.hpp"
 #include "eddy/net/stream_options.hpp"
@@ -99,6 +100,17 @@ class server {
 };
 
 namespace detail {
+/// GCC 12 destroys twice a lambda with captures written inside the co_await of
+/// start_server(...) (detail/gcc12.hpp); says so at compile time.
+template <class Callback>
+constexpr void refuse_gcc12_temporary_callback() {
+  static_assert(!gcc12_destroys_twice<Callback>,
+                "eddy::start_server / start_unix_server: GCC 12 destroys twice a lambda with captures "
+                "created inside a co_await expression (docs/coroutine-lifetimes.md, trap 5). Name it first "
+                "and pass the name: auto handle = [state](eddy::stream_reader r, eddy::stream_writer w) "
+                "-> eddy::coro<void> { ... }; co_await eddy::start_server(handle, host, port);");
+}
+
 coro<server> start_tcp_server(client_handler handler, std::string host, std::uint16_t port,
                               server_options options);
 coro<server> start_unix_server_with(client_handler handler, std::string path,
@@ -108,27 +120,31 @@ coro<server> start_unix_server_with(client_handler handler, std::string path,
 /// Listens on host:port and serves each connection with callback(reader, writer) as its own
 /// task (asyncio.start_server; serving starts at once). callback is any callable taking
 /// (stream_reader, stream_writer) and returning coro<void> or another awaitable; it is copied
-/// once into the server. host "" means every interface; host resolving to several addresses
+/// (or moved) once into the server, which keeps it alive until the last connection's handler
+/// has returned. On GCC 12, a lambda with captures written inside the co_await is refused at
+/// compile time (docs/coroutine-lifetimes.md, trap 5): name it first and pass the name. host "" means every interface; host resolving to several addresses
 /// binds each (IPv6 sockets get IPV6_V6ONLY). port 0 lets the kernel pick (see sockets()).
 ///
 /// Throws gai_error when host does not resolve, std::system_error when a bind fails
 /// (EADDRINUSE, EACCES, ...), std::invalid_argument for bad options.
 template <class Callback>
-requires std::invocable<Callback&, stream_reader, stream_writer>
-[[nodiscard]] coro<server> start_server(Callback callback, std::string host, std::uint16_t port,
+  requires std::invocable<std::decay_t<Callback>&, stream_reader, stream_writer>
+[[nodiscard]] coro<server> start_server(Callback&& callback, std::string host, std::uint16_t port,
                                         server_options options = {}) {
-  return detail::start_tcp_server(detail::make_client_handler(std::move(callback)), std::move(host),
-                                  port, options);
+  detail::refuse_gcc12_temporary_callback<Callback>();
+  return detail::start_tcp_server(detail::make_client_handler(std::decay_t<Callback>(std::forward<Callback>(callback))),
+                                  std::move(host), port, options);
 }
 
 /// As start_server, on the Unix socket at path (asyncio.start_unix_server). A stale socket
 /// file at path is removed first; the file is removed again when the server closes.
 template <class Callback>
-requires std::invocable<Callback&, stream_reader, stream_writer>
-[[nodiscard]] coro<server> start_unix_server(Callback callback, std::string path,
+  requires std::invocable<std::decay_t<Callback>&, stream_reader, stream_writer>
+[[nodiscard]] coro<server> start_unix_server(Callback&& callback, std::string path,
                                              server_options options = {}) {
-  return detail::start_unix_server_with(detail::make_client_handler(std::move(callback)),
-                                        std::move(path), options);
+  detail::refuse_gcc12_temporary_callback<Callback>();
+  return detail::start_unix_server_with(
+      detail::make_client_handler(std::decay_t<Callback>(std::forward<Callback>(callback))), std::move(path), options);
 }
 
 }  // namespace eddy
