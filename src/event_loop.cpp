@@ -50,7 +50,7 @@ event_loop::event_loop(loop_options options) {
                           ? backend_from_environment()
                           : options.backend;
   if (options.virtual_time) {
-    if (options.virtual_time->jump_after_idle < std::chrono::nanoseconds::zero()) {
+    if (options.virtual_time->jump_after_idle.get() < clock::duration::zero()) {
       throw std::invalid_argument("loop_options: virtual_clock::jump_after_idle is negative");
     }
     virtual_time_ = true;
@@ -58,7 +58,7 @@ event_loop::event_loop(loop_options options) {
     // read back exactly.
     virtual_now_ = std::chrono::ceil<std::chrono::milliseconds>(clock::now());
     virtual_limit_ = virtual_now_ + std::chrono::hours(24 * 365 * 50);
-    jump_after_idle_ = options.virtual_time->jump_after_idle;
+    jump_after_idle_ = options.virtual_time->jump_after_idle.get();
   }
   backend_ = detail::make_backend(kind);
   debug_ = options.debug.value_or(debug_from_environment());

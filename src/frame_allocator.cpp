@@ -10,9 +10,21 @@
 #include <new>
 #include <vector>
 
+// The one place that decides slabs-or-operator-new, for the library and every program linked
+// with it (see frame_allocator.hpp).
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define EDDY_NO_FRAME_CACHE 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define EDDY_NO_FRAME_CACHE 1
+#endif
+#endif
+
 namespace eddy::detail {
 
-#ifndef EDDY_DETAIL_NO_FRAME_CACHE
+#ifndef EDDY_NO_FRAME_CACHE
+extern const bool frame_cache_enabled = true;
+
 namespace {
 
 constexpr std::size_t first_chunk = 64 * 1024;
@@ -134,6 +146,8 @@ void frame_allocator::cache::take_chunk() {
 }
 
 #else  // sanitizers: every block is a plain operator-new block; there is nothing to pool.
+
+extern const bool frame_cache_enabled = false;
 
 frame_allocator::cache::cache() noexcept = default;
 frame_allocator::cache::~cache() = default;

@@ -2,11 +2,16 @@
 #include "eddy/detail/loop_core.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <mutex>
 #include <limits>
 #include <memory>
 #include <new>
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "backend/backend.hpp"
 #include "eddy/detail/task_base.hpp"
@@ -18,14 +23,38 @@ namespace {
 /// This thread's live loops, so that a late report (a task handle outliving its loop) can tell
 /// whether its loop still exists.
 constinit thread_local loop_core* live_loops = nullptr;
+
+std::atomic<std::uint64_t> last_loop_id{0};
+
+/// Every live loop of the process, for check_usable_if_alive (a primitive bound to a loop can
+/// be touched from any thread, after its loop is gone). Loops are few and made rarely.
+struct loop_registry {
+  std::mutex mutex;
+  std::vector<std::pair<const loop_core*, std::uint64_t>> loops;
+};
+
+loop_registry& registry() {
+  static auto* instance = new loop_registry;  // never destroyed: loops may outlive statics
+  return *instance;
+}
 }  // namespace
 
-loop_core::loop_core() {
+loop_core::loop_core() : id_(last_loop_id.fetch_add(1, std::memory_order_relaxed) + 1) {
+  {
+    loop_registry& all = registry();
+    std::lock_guard guard(all.mutex);
+    all.loops.emplace_back(this, id_);
+  }
   next_live_ = live_loops;
   live_loops = this;
 }
 
 loop_core::~loop_core() {
+  {
+    loop_registry& all = registry();
+    std::lock_guard guard(all.mutex);
+    std::erase(all.loops, std::pair<const loop_core*, std::uint64_t>(this, id_));
+  }
   for (loop_core** link = &live_loops; *link != nullptr; link = &(*link)->next_live_) {
     if (*link == this) {
       *link = next_live_;
@@ -41,6 +70,14 @@ bool loop_core::is_live(const loop_core* loop) noexcept {
     }
   }
   return false;
+}
+
+void loop_core::check_usable_if_alive(const loop_core* loop, std::uint64_t id, const char* what) {
+  loop_registry& all = registry();
+  std::lock_guard guard(all.mutex);  // the loop cannot be destroyed while we look at it
+  if (std::find(all.loops.begin(), all.loops.end(), std::pair(loop, id)) != all.loops.end()) {
+    loop->check_usable(what);
+  }
 }
 
 event_loop& loop_core::public_loop() noexcept { return static_cast<event_loop&>(*this); }

@@ -62,6 +62,75 @@ TEST_CASE("call_soon callbacks run in FIFO order", "[loop]") {
   CHECK(order == std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9});
 }
 
+namespace {
+
+void record_sum(std::vector<std::string>* log, std::string label, int a, int b) {
+  log->push_back(label + "=" + std::to_string(a + b));
+}
+
+struct counter {
+  int total = 0;
+  void add(int amount) { total += amount; }
+};
+
+}  // namespace
+
+TEST_CASE("call_soon(callback, args...) calls callback(args...), as loop.call_soon(cb, *args)",
+          "[loop][args]") {
+  eddy::event_loop loop;
+  std::vector<std::string> log;
+  counter tally;
+  {
+    // Everything the callbacks use from this scope is gone before they run: the loop owns
+    // copies of the callables and of the arguments.
+    std::string label = "sum";
+    auto shout = [prefix = std::string("said: ")](std::vector<std::string>* out, std::string word) {
+      out->push_back(prefix + word);
+    };
+    loop.call_soon(record_sum, &log, label, 2, 3);
+    loop.call_soon(shout, &log, std::string("hello"));
+    loop.call_soon(&counter::add, &tally, 5);
+    loop.call_soon([](std::unique_ptr<int> owned, std::vector<std::string>* out) {
+      out->push_back("owned " + std::to_string(*owned));
+    }, std::make_unique<int>(7), &log);
+  }
+  loop.call_later(1ms, record_sum, &log, std::string("later"), 1, 1);
+  loop.call_at(loop.time() + 2ms, [&loop](std::vector<std::string>* out) {
+    out->push_back("at");
+    loop.stop();
+  }, &log);
+  loop.run_forever();
+  CHECK(log == std::vector<std::string>{"sum=5", "said: hello", "owned 7", "later=2", "at"});
+  CHECK(tally.total == 5);
+}
+
+TEST_CASE("call_soon_threadsafe(callback, args...) owns its arguments too", "[loop][thread][args]") {
+  eddy::event_loop loop;
+  std::vector<std::string> log;
+  std::thread other([&] {
+    std::string label = "from thread";
+    loop.call_soon_threadsafe(record_sum, &log, label, 20, 22);
+    loop.call_soon_threadsafe([&loop] { loop.stop(); });
+  });
+  other.join();
+  loop.run_forever();
+  CHECK(log == std::vector<std::string>{"from thread=42"});
+}
+
+TEST_CASE("a cancelled call_soon(callback, args...) frees its arguments when the loop closes",
+          "[loop][args]") {
+  auto token = std::make_shared<int>(0);
+  {
+    eddy::event_loop loop;
+    auto handle = loop.call_soon([](std::shared_ptr<int>) {}, token);
+    CHECK(token.use_count() == 2);
+    handle.cancel();
+    loop.call_soon([&loop] { loop.stop(); });
+    loop.run_forever();
+  }
+  CHECK(token.use_count() == 1);
+}
+
 TEST_CASE("callbacks scheduled during an iteration run in the next iteration", "[loop]") {
   eddy::event_loop loop;
   int iteration = 0;

@@ -12,6 +12,7 @@
 
 #include "eddy/detail/array_allocator.hpp"
 #include "eddy/detail/awaitable_child.hpp"
+#include "eddy/duration_arg.hpp"
 #include "eddy/errors.hpp"
 #include "eddy/time.hpp"
 
@@ -206,7 +207,7 @@ class as_completed_results {
 /// Throws invalid_state_error for an empty task or future handle in it (the coroutines before
 /// it are scheduled already), std::runtime_error for a coroutine with no running loop.
 template <class Range>
-[[nodiscard]] auto as_completed(Range&& awaitables, std::optional<clock::duration> timeout = std::nullopt) {
+[[nodiscard]] auto as_completed(Range&& awaitables, std::optional<duration_arg> timeout = std::nullopt) {
   using element = decltype(*std::begin(awaitables));
   using awaitable = std::conditional_t<std::is_lvalue_reference_v<Range>, element, std::remove_reference_t<element>&&>;
   using child = detail::child_t<awaitable>;

@@ -10,6 +10,27 @@
 #include "eddy/detail/frame_allocator.hpp"
 #include "eddy/errors.hpp"
 
+// Clang's coroutine lifetime checks (clang 18+), opt-in with -DEDDY_CORO_LIFETIME_CHECKS=1:
+// coro<T> is then a [[clang::coro_return_type]] with [[clang::coro_lifetimebound]], so clang
+// warns (-Wdangling) when a coro outlives a temporary it refers to, the capturing lambda
+// called in place included (`auto t = create_task([x]() -> coro<void> {...}());`). The price
+// is clang's rule that every function returning coro<T> is a coroutine or is marked
+// [[clang::coro_wrapper]]; std::function<coro<T>()> and std::invoke returning a coro break
+// that rule and stop compiling. docs/coroutine-lifetimes.md shows both.
+#if defined(EDDY_CORO_LIFETIME_CHECKS) && EDDY_CORO_LIFETIME_CHECKS && defined(__has_cpp_attribute)
+#if __has_cpp_attribute(clang::coro_return_type) && __has_cpp_attribute(clang::coro_lifetimebound) && \
+    __has_cpp_attribute(clang::coro_wrapper)
+#define EDDY_DETAIL_CORO_RETURN_TYPE [[clang::coro_return_type, clang::coro_lifetimebound]]
+#define EDDY_CORO_WRAPPER [[clang::coro_wrapper]]
+#endif
+#endif
+#ifndef EDDY_DETAIL_CORO_RETURN_TYPE
+#define EDDY_DETAIL_CORO_RETURN_TYPE
+/// Marks a function that returns an eddy::coro<T> without being a coroutine itself (it returns
+/// another function's coro), for EDDY_CORO_LIFETIME_CHECKS. Expands to nothing otherwise.
+#define EDDY_CORO_WRAPPER
+#endif
+
 namespace eddy {
 
 template <class T = void>
@@ -116,10 +137,15 @@ class coro_promise : public coro_result<T> {
 /// rethrows its exception. It can be awaited once; awaiting it again throws
 /// invalid_state_error. Destroying a coro that was never awaited destroys its frame unrun.
 ///
+/// A function declared to return coro<T> is a coroutine only if its body has a co_await,
+/// co_return or co_yield; without one it is an ordinary function, and falling off its end is
+/// undefined behaviour (compilers warn: -Wreturn-type, which eddy's CMake target makes an
+/// error for its consumers). Awaiting an empty coro throws invalid_state_error saying so.
+///
 /// Cancel safety: a coro is part of the task that awaits it, so a cancellation of that task
 /// is thrown at whatever eddy awaitable the coro is suspended in.
 template <class T>
-class [[nodiscard]] coro {
+class [[nodiscard]] EDDY_DETAIL_CORO_RETURN_TYPE coro {
  public:
   using promise_type = detail::coro_promise<T>;
   using value_type = T;
@@ -144,8 +170,14 @@ class [[nodiscard]] coro {
    public:
     explicit awaiter(std::coroutine_handle<promise_type> handle) noexcept : handle_(handle) {}
     bool await_ready() const {
-      if (!handle_ || handle_.done()) {
-        throw invalid_state_error("co_await on a coro that was already awaited or is empty");
+      if (!handle_) [[unlikely]] {
+        throw invalid_state_error(
+            "co_await on an empty eddy::coro: it was moved from, or a function returning "
+            "eddy::coro<T> ended without co_return (it has no co_await or co_return, so it is "
+            "not a coroutine; build with -Werror=return-type)");
+      }
+      if (handle_.done()) [[unlikely]] {
+        throw invalid_state_error("co_await on an eddy::coro that was already awaited");
       }
       return false;
     }

@@ -104,28 +104,39 @@ class event_loop : public detail::loop_core {
 
   // --- callbacks and time -------------------------------------------------------------------
 
-  /// Runs `callback()` in the next iteration, after what is already queued (FIFO). An exception
-  /// it throws goes to the exception handler.
-  template <class Callback>
-  handle call_soon(Callback callback) {
+  /// Runs `callback(args...)` in the next iteration, after what is already queued (FIFO), as
+  /// asyncio's `loop.call_soon(callback, *args)`. The loop owns copies (or the moved
+  /// originals) of the callback and the arguments until it has run or been cancelled, so a
+  /// lambda with captures and arguments from a scope that has ended are fine. An exception it
+  /// throws goes to the exception handler. Throws std::runtime_error on a closed loop
+  /// (std::bad_alloc if the callback cannot be stored); a callback that cannot be called with
+  /// the arguments does not compile.
+  template <class Callback, class... Args>
+  handle call_soon(Callback&& callback, Args&&... args) {
     check_usable("call_soon");
-    auto* node = new detail::callback_impl<std::decay_t<Callback>>(*this, std::move(callback));
+    auto bound = detail::bind_callback(std::forward<Callback>(callback), std::forward<Args>(args)...);
+    auto* node = new detail::callback_impl<decltype(bound)>(*this, std::move(bound));
     node->add_ref();  // the loop's reference, dropped after it runs
     schedule(*node);
     return handle(node);
   }
 
-  /// Runs `callback()` once `delay` has passed (a delay <= 0 runs it in the next iteration).
-  template <class Rep, class Period, class Callback>
-  timer_handle call_later(std::chrono::duration<Rep, Period> delay, Callback callback) {
-    return call_at(time() + detail::to_clock_duration(delay), std::move(callback));
+  /// Runs `callback(args...)` once `delay` has passed (a delay <= 0 runs it in the next
+  /// iteration); any std::chrono duration, `0.5s` included. Owns callback and arguments as
+  /// call_soon does. Throws as call_soon, and std::invalid_argument for a NaN delay.
+  template <class Rep, class Period, class Callback, class... Args>
+  timer_handle call_later(std::chrono::duration<Rep, Period> delay, Callback&& callback, Args&&... args) {
+    return call_at(time() + detail::to_clock_duration(delay), std::forward<Callback>(callback),
+                   std::forward<Args>(args)...);
   }
 
-  /// Runs `callback()` at `when` on the loop's clock (see time()).
-  template <class Callback>
-  timer_handle call_at(clock::time_point when, Callback callback) {
+  /// Runs `callback(args...)` at `when` on the loop's clock (see time()); a time already past
+  /// runs it in the next iteration. Owns callback and arguments as call_soon does.
+  template <class Callback, class... Args>
+  timer_handle call_at(clock::time_point when, Callback&& callback, Args&&... args) {
     check_usable("call_at");
-    auto* node = new detail::callback_impl<std::decay_t<Callback>>(*this, std::move(callback));
+    auto bound = detail::bind_callback(std::forward<Callback>(callback), std::forward<Args>(args)...);
+    auto* node = new detail::callback_impl<decltype(bound)>(*this, std::move(bound));
     node->add_ref();
     node->deadline = when;
     add_timer(*node);
@@ -134,9 +145,10 @@ class event_loop : public detail::loop_core {
 
   /// call_soon from any thread: wakes the loop if it is blocked waiting for I/O. The returned
   /// handle can be cancelled from any thread. Throws std::runtime_error on a closed loop.
-  template <class Callback>
-  handle call_soon_threadsafe(Callback callback) {
-    auto* node = new detail::callback_impl<std::decay_t<Callback>>(*this, std::move(callback));
+  template <class Callback, class... Args>
+  handle call_soon_threadsafe(Callback&& callback, Args&&... args) {
+    auto bound = detail::bind_callback(std::forward<Callback>(callback), std::forward<Args>(args)...);
+    auto* node = new detail::callback_impl<decltype(bound)>(*this, std::move(bound));
     node->add_ref();
     try {
       schedule_threadsafe(*node);

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <optional>
 
+#include "eddy/duration_arg.hpp"
+
 namespace eddy {
 
 /// Which completion backend a loop runs on.
@@ -33,7 +35,7 @@ enum class backend_kind {
 /// std::chrono::steady_clock::now() is not.
 struct virtual_clock {
   /// How long an idle loop waits, in real time, for I/O or a thread before it jumps.
-  std::chrono::nanoseconds jump_after_idle{0};
+  duration_arg jump_after_idle;
 };
 
 /// Options for event_loop, runner and run() (asyncio.Runner's `debug`, plus the backend).

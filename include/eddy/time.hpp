@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <coroutine>
+#include <type_traits>
 #include <utility>
 
 #include "eddy/detail/clock.hpp"
@@ -78,14 +79,29 @@ class [[nodiscard]] sleep_awaiter final : timer_node, wait_base {
 
 }  // namespace detail
 
-/// Suspends the calling task for `delay` (asyncio.sleep). A delay of zero or less yields: the
-/// task goes to the back of the ready queue and resumes in the next loop iteration.
+/// Suspends the calling task for `delay` (asyncio.sleep): any std::chrono duration, `0.5s`
+/// and `1.5min` included, rounded up to the clock's nanoseconds. A delay of zero or less
+/// yields: the task goes to the back of the ready queue and resumes in the next loop
+/// iteration. Throws std::invalid_argument for a NaN floating-point delay.
 ///
 /// Cancel safety: cancelling the sleeping task ends the sleep at once with cancelled_error;
 /// nothing is lost.
 template <class Rep, class Period>
-[[nodiscard]] detail::sleep_awaiter sleep(std::chrono::duration<Rep, Period> delay) noexcept {
+[[nodiscard]] detail::sleep_awaiter sleep(std::chrono::duration<Rep, Period> delay) noexcept(
+    !std::chrono::treat_as_floating_point_v<Rep>) {
   return detail::sleep_awaiter(detail::to_clock_duration(delay));
+}
+
+/// sleep() for a plain number of seconds, as asyncio writes it: `co_await eddy::sleep(0.5);`.
+/// Throws std::invalid_argument for NaN.
+template <class Number>
+  requires std::is_arithmetic_v<Number> && (!std::is_same_v<Number, bool>)
+[[nodiscard]] detail::sleep_awaiter sleep(Number seconds) noexcept(std::is_integral_v<Number>) {
+  if constexpr (std::is_integral_v<Number>) {
+    return sleep(std::chrono::duration<long double>(static_cast<long double>(seconds)));
+  } else {
+    return sleep(std::chrono::duration<double>(seconds));
+  }
 }
 
 }  // namespace eddy

@@ -12,6 +12,7 @@
 
 #include "eddy/detail/array_allocator.hpp"
 #include "eddy/detail/awaitable_child.hpp"
+#include "eddy/duration_arg.hpp"
 #include "eddy/time.hpp"
 
 namespace eddy {
@@ -20,8 +21,9 @@ namespace eddy {
 enum class return_when { first_completed, first_exception, all_completed };
 
 struct wait_options {
-  /// How long to wait at most; none waits as long as it takes.
-  std::optional<clock::duration> timeout = std::nullopt;
+  /// How long to wait at most (any std::chrono duration: `{.timeout = 0.2s}`); none waits as
+  /// long as it takes.
+  std::optional<duration_arg> timeout = std::nullopt;
   return_when when = return_when::all_completed;
 };
 
@@ -60,7 +62,7 @@ class [[nodiscard]] wait_awaiter final : timer_node, wait_base {
       }
     }
     if (options_.timeout) {
-      deadline = task_->loop().now() + *options_.timeout;
+      deadline = task_->loop().now() + options_.timeout->get();
       fire = &timed_out;
       task_->loop().add_timer(*this);
     }

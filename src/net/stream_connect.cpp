@@ -102,7 +102,7 @@ struct running_attempt {
 /// passes or an attempt fails; the first to connect wins and the rest are cancelled (their
 /// sockets close with them). Failures are appended to *failures; nullopt when all failed.
 coro<std::optional<socket>> connect_staggered(std::vector<addrinfo_entry> entries,
-                                              std::chrono::milliseconds delay,
+                                              clock::duration delay,
                                               std::optional<address> local_addr,
                                               std::vector<connect_failure>* failures) {
   std::vector<running_attempt> running;
@@ -160,9 +160,9 @@ coro<std::optional<socket>> connect_staggered(std::vector<addrinfo_entry> entrie
 coro<std::pair<stream_reader, stream_writer>> open_connection(std::string host, std::uint16_t port,
                                                               connection_options options) {
   detail::check_stream_options(options.streams(), "open_connection");
-  if (options.happy_eyeballs_delay && options.happy_eyeballs_delay->count() < 0) {
+  if (options.happy_eyeballs_delay && options.happy_eyeballs_delay->get().count() < 0) {
     throw std::invalid_argument(fmt::format("open_connection: happy_eyeballs_delay must be >= 0, got {} ms",
-                                            options.happy_eyeballs_delay->count()));
+                                            options.happy_eyeballs_delay->as<std::chrono::milliseconds>().count()));
   }
   addrinfo_options hints;
   hints.family = options.family;
@@ -181,7 +181,7 @@ coro<std::pair<stream_reader, stream_writer>> open_connection(std::string host, 
   std::vector<connect_failure> failures;
   if (options.happy_eyeballs_delay && entries.size() > 1) {
     coro<std::optional<socket>> racing =
-        connect_staggered(std::move(entries), *options.happy_eyeballs_delay, options.local_addr, &failures);
+        connect_staggered(std::move(entries), options.happy_eyeballs_delay->get(), options.local_addr, &failures);
     std::optional<socket> connected = co_await std::move(racing);
     if (connected) {
       co_return open_streams(std::move(*connected), options.streams());

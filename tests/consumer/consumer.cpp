@@ -1,4 +1,51 @@
+// A program that uses eddy as a user's project would: tasks and gather, a thread, a timeout and
+// one TCP round trip on loopback. Coroutine frames and task states are made both in this file
+// (inline header code) and inside libeddy (its own coroutines), and freed on either side, which
+// is what breaks when the two sides disagree on how frames are allocated. Exits 0 on success.
 #include <eddy/eddy.hpp>
+
 #include <chrono>
-eddy::coro<int> answer() { co_await eddy::sleep(std::chrono::milliseconds(1)); co_return 42; }
-int main() { return eddy::run(answer()) == 42 ? 0 : 1; }
+#include <string>
+
+using namespace std::chrono_literals;
+
+eddy::coro<int> answer() {
+  co_await eddy::sleep(1ms);
+  co_return 42;
+}
+
+eddy::coro<void> echo_line(eddy::stream_reader reader, eddy::stream_writer writer) {
+  writer.write(co_await reader.readline());
+  co_await writer.drain();
+  writer.close();
+}
+
+eddy::coro<bool> round_trip() {
+  eddy::server server = co_await eddy::start_server(echo_line, "127.0.0.1", 0);
+  auto [reader, writer] = co_await eddy::open_connection("127.0.0.1", server.sockets().at(0).port());
+  writer.write("ping\n");
+  std::string line = co_await reader.readline();
+  writer.close();
+  server.close();
+  co_await server.wait_closed();
+  co_return line == "ping\n";
+}
+
+eddy::coro<int> consumer_main() {
+  eddy::task<int> first = eddy::create_task(answer());
+  auto [second, third] = co_await eddy::gather(answer(), answer());
+  int from_thread = co_await eddy::to_thread([] { return 42; });
+  bool timed_out = false;
+  try {
+    co_await eddy::wait_for(eddy::sleep(10s), 10ms);
+  } catch (const eddy::timeout_error&) {
+    timed_out = true;
+  }
+  bool echoed = co_await eddy::wait_for(round_trip(), 10s);
+  int from_task = co_await first;
+  const bool ok = from_task == 42 && second == 42 && third == 42 && from_thread == 42 &&
+                  timed_out && echoed;
+  co_return ok ? 0 : 1;
+}
+
+int main() { return eddy::run(consumer_main()); }

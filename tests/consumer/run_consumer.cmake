@@ -5,9 +5,12 @@
 #         -DWORK_DIR=/tmp/eddy-consumer -DCXX_COMPILER=g++ -P tests/consumer/run_consumer.cmake
 #
 # MODE
-#   install           configure eddy alone (no tests/examples/benchmarks, -O0, no sanitizers),
-#                     build it, `cmake --install` it into WORK_DIR/prefix
+#   install           configure eddy alone (no tests/examples/benchmarks, CMake's Release
+#                     flags, no sanitizers), build it, `cmake --install` it into WORK_DIR/prefix
 #   find_package      consumer project with find_package(eddy CONFIG REQUIRED) against that prefix
+#   find_package_asan the same consumer built with -fsanitize=address,undefined against the
+#                     release install: a program's sanitizer flags must not change how the
+#                     library's frames are allocated and freed (frame_allocator.hpp)
 #   add_subdirectory  consumer project with add_subdirectory(EDDY_SOURCE_DIR)
 #   pkg_config        compile consumer.cpp with `pkg-config --cflags --libs [--static] eddy`
 # Each consumer is built with CXX_COMPILER and then run; it must exit 0.
@@ -61,7 +64,7 @@ if(MODE STREQUAL "install")
   set(_build "${WORK_DIR}/eddy-build")
   file(REMOVE_RECURSE "${_build}" "${_prefix}")
   _step("configure eddy" "${CMAKE_COMMAND}" -S "${EDDY_SOURCE_DIR}" -B "${_build}"
-        ${_common_args}
+        ${_common_args} -DCMAKE_BUILD_TYPE=Release
         -DEDDY_BUILD_TESTS=OFF -DEDDY_BUILD_EXAMPLES=OFF -DEDDY_BUILD_BENCHMARKS=OFF
         -DEDDY_WARNINGS_AS_ERRORS=OFF "-DEDDY_SANITIZE="
         "-DCMAKE_INSTALL_PREFIX=${_prefix}")
@@ -89,6 +92,13 @@ if(MODE STREQUAL "install")
 elseif(MODE STREQUAL "find_package")
   _build_and_run("${CONSUMER_SOURCE_DIR}/find_package" "${WORK_DIR}/find_package"
                  "-DCMAKE_PREFIX_PATH=${_prefix}")
+
+elseif(MODE STREQUAL "find_package_asan")
+  set(_sanitize "-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer")
+  _build_and_run("${CONSUMER_SOURCE_DIR}/find_package" "${WORK_DIR}/find_package_asan"
+                 "-DCMAKE_PREFIX_PATH=${_prefix}"
+                 "-DCMAKE_CXX_FLAGS=${_sanitize}"
+                 "-DCMAKE_EXE_LINKER_FLAGS=${_sanitize}")
 
 elseif(MODE STREQUAL "add_subdirectory")
   _build_and_run("${CONSUMER_SOURCE_DIR}/add_subdirectory" "${WORK_DIR}/add_subdirectory"

@@ -3,7 +3,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include "eddy/detail/frame_allocator.hpp"
@@ -60,5 +62,28 @@ class callback_impl final : public callback_node {
   void invoke() override { callback_(); }
   Callback callback_;
 };
+
+/// `callback(args...)` as one callable owning decayed copies of both, for call_soon(callback,
+/// args...) (asyncio's `loop.call_soon(callback, *args)`): what the caller passed may be gone
+/// by the time the loop runs it. A callback runs once, so it gets its arguments as rvalues
+/// (a std::unique_ptr argument moves into a by-value parameter).
+template <class Callback, class... Args>
+auto bind_callback(Callback&& callback, Args&&... args) {
+  if constexpr (sizeof...(Args) == 0) {
+    static_assert(std::is_invocable_v<std::decay_t<Callback>&>,
+                  "eddy::event_loop::call_soon / call_later / call_at: the callback must be "
+                  "callable with no arguments, or be given its arguments after it");
+    return std::decay_t<Callback>(std::forward<Callback>(callback));
+  } else {
+    static_assert(std::is_invocable_v<std::decay_t<Callback>, std::decay_t<Args>...>,
+                  "eddy::event_loop::call_soon / call_later / call_at: the callback cannot be "
+                  "called with these arguments (it is called once as callback(args...), with "
+                  "copies of them)");
+    return [callback = std::decay_t<Callback>(std::forward<Callback>(callback)),
+            ... args = std::decay_t<Args>(std::forward<Args>(args))]() mutable {
+      std::invoke(std::move(callback), std::move(args)...);
+    };
+  }
+}
 
 }  // namespace eddy::detail

@@ -10,28 +10,30 @@
 // a thread ends, its free blocks and the rest of its chunk go to a shared pool that the next
 // thread to allocate adopts. Chunks are never unmapped, so a block freed on a thread other
 // than the one that carved it (it joins the freeing thread's lists) is always valid memory.
-// Larger requests go straight to operator new. Under a sanitizer the slabs are off and every
-// block is an ordinary operator-new block, so use-after-free in a frame is still caught.
+// Larger requests go straight to operator new. When the library is built with a sanitizer the
+// slabs are off and every block is an ordinary operator-new block, so use-after-free in a frame
+// is still caught.
+//
+// Slabs-or-operator-new is decided once, in src/frame_allocator.cpp, by the library's own build
+// flags (frame_cache_enabled), never by the flags of the file that includes this header: a
+// program compiled with -fsanitize=address against a release libeddy.a allocates and frees
+// every frame the same way the library does (inline copies of allocate() in the program and in
+// the library agree), where a macro here would pair a slab block with operator delete.
 #pragma once
 
 #include <cstddef>
 #include <new>
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define EDDY_DETAIL_NO_FRAME_CACHE 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define EDDY_DETAIL_NO_FRAME_CACHE 1
-#endif
-#endif
-
 namespace eddy::detail {
+
+/// Whether frames up to frame_allocator::max_size come from the slabs: true unless libeddy was
+/// built with ASan or TSan. Defined in src/frame_allocator.cpp.
+extern const bool frame_cache_enabled;
 
 class frame_allocator {
  public:
   static void* allocate(std::size_t size) {
-#ifndef EDDY_DETAIL_NO_FRAME_CACHE
-    if (size <= max_size) {
+    if (size <= max_size && frame_cache_enabled) {
       cache& cache = this_thread_cache();
       const std::size_t size_class = class_of(size);
       if (free_block* block = cache.heads[size_class]) {
@@ -40,13 +42,11 @@ class frame_allocator {
       }
       return cache.carve(block_size(size_class));
     }
-#endif
     return ::operator new(size);
   }
 
   static void deallocate(void* pointer, std::size_t size) noexcept {
-#ifndef EDDY_DETAIL_NO_FRAME_CACHE
-    if (size <= max_size) {
+    if (size <= max_size && frame_cache_enabled) {
       cache& cache = this_thread_cache();
       auto* block = static_cast<free_block*>(pointer);
       const std::size_t size_class = class_of(size);
@@ -54,7 +54,6 @@ class frame_allocator {
       cache.heads[size_class] = block;
       return;
     }
-#endif
     ::operator delete(pointer);
     static_cast<void>(size);
   }

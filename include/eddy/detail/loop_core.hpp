@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -101,6 +102,15 @@ class loop_core {
   /// Whether loop_core at this address is alive on this thread (for late error reports).
   [[nodiscard]] static bool is_live(const loop_core* loop) noexcept;
 
+  /// A number no other loop of this process has had or will have (never 0). Objects that bind
+  /// to a loop remember this, not the address: a loop created where a destroyed one lived has
+  /// the same address and a new id.
+  [[nodiscard]] std::uint64_t id() const noexcept { return id_; }
+
+  /// check_usable() on the loop with this address and id if it is still alive, on any thread;
+  /// nothing when it is gone.
+  static void check_usable_if_alive(const loop_core* loop, std::uint64_t id, const char* what);
+
  protected:
   loop_core();
   ~loop_core();
@@ -151,6 +161,7 @@ class loop_core {
   std::function<void(event_loop&, const exception_context&)> exception_handler_;
 
   loop_core* next_live_ = nullptr;  ///< this thread's list of live loops
+  const std::uint64_t id_;
 };
 
 /// The loop running on this thread, and the task it is resuming right now (or null).

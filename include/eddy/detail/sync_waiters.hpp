@@ -173,27 +173,31 @@ inline bool sync_waiter::suspend_in(sync_waiter_list& list, std::coroutine_handl
 class sync_loop_binding {
  public:
   void bind(const task_base& task, const char* what) {
-    loop_core* loop = &task.loop();
-    if (loop_ == loop) [[likely]] {
+    const loop_core& loop = task.loop();
+    if (loop_id_ == loop.id()) [[likely]] {
       return;
     }
-    if (loop_ != nullptr) {
+    if (loop_id_ != 0) {
       throw std::runtime_error(std::string(what) +
                                ": this object is bound to a different event loop (the loop of "
                                "the first task that waited on it)");
     }
-    loop_ = loop;
+    loop_ = &loop;
+    loop_id_ = loop.id();
   }
 
-  /// Cheap when used correctly: one thread-local read and a compare.
+  /// Cheap when used correctly: one thread-local read and a compare. The bound loop may be
+  /// gone (its address reused by another loop), so it is reached only through its id.
   void check_thread(const char* what) const {
-    if (loop_ != nullptr && running_loop_on_thread != loop_) [[unlikely]] {
-      loop_->check_usable(what);
+    if (loop_id_ != 0 && (running_loop_on_thread == nullptr || running_loop_on_thread->id() != loop_id_))
+        [[unlikely]] {
+      loop_core::check_usable_if_alive(loop_, loop_id_, what);
     }
   }
 
  private:
-  loop_core* loop_ = nullptr;
+  const loop_core* loop_ = nullptr;
+  std::uint64_t loop_id_ = 0;  ///< loop_core::id() of the bound loop; 0: not bound yet
 };
 
 /// What `co_await x.scoped()` yields: owns one acquisition of a lock, semaphore or condition and

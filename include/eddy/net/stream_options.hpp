@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <optional>
 
+#include "eddy/duration_arg.hpp"
 #include "eddy/net/address.hpp"
 
 namespace eddy {
@@ -32,16 +33,16 @@ struct connection_options {
   /// AF_UNSPEC (any), AF_INET or AF_INET6: which addresses of the host to try.
   int family = AF_UNSPEC;
   /// Bind the socket to this address before connecting (asyncio's local_addr).
-  std::optional<address> local_addr;
+  std::optional<address> local_addr = std::nullopt;
   /// Happy Eyeballs (RFC 8305, asyncio's happy_eyeballs_delay): when set, the next address is
   /// tried after this delay (or at once when an attempt fails) while earlier attempts go on;
   /// the first to connect wins and the others are cancelled. Unset: one address after the
   /// other, each to the end (asyncio's default). RFC 8305 recommends 250 ms.
-  std::optional<std::chrono::milliseconds> happy_eyeballs_delay;
+  std::optional<duration_arg> happy_eyeballs_delay = std::nullopt;
   /// Reorders the addresses so that families alternate, taking this many of the first family
   /// first (asyncio's interleave). Unset: 1 with happy_eyeballs_delay, 0 (resolver order)
   /// without.
-  std::optional<unsigned> interleave;
+  std::optional<unsigned> interleave = std::nullopt;
 
   [[nodiscard]] stream_options streams() const noexcept { return {limit, high_water, low_water}; }
 };
