@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -350,6 +351,37 @@ TEST_CASE("test_lock_is_bound_to_the_loop_of_its_first_wait", "[lock]") {
   }(&lk));
   CHECK(outcome.find("bound to a different event loop") != std::string::npos);
   lk.release();
+}
+
+TEST_CASE("test_lock_is_bound_to_the_loop_not_its_address: a new loop where the old one lived is another loop",
+          "[lock]") {
+  // The second loop is built in the very storage of the first, so it has the same address for
+  // certain; the lock must still tell them apart (it remembers the loop's id).
+  eddy::lock lk;
+  std::optional<eddy::event_loop> storage;
+  storage.emplace();
+  const eddy::event_loop* first_address = &*storage;
+  storage->run_until_complete([](eddy::lock* shared) -> eddy::coro<void> {
+    co_await shared->acquire();
+    auto waiter = eddy::create_task(
+        [](eddy::lock* inner) -> eddy::coro<void> { co_await inner->acquire(); }(shared));
+    co_await eddy::sleep(0s);  // the waiter binds the lock to this loop
+    waiter.cancel();
+    co_await eddy_test::caught<eddy::cancelled_error>(waiter);
+  }(&lk));
+  storage.reset();
+  storage.emplace();
+  REQUIRE(&*storage == first_address);
+  std::string outcome = storage->run_until_complete([](eddy::lock* shared) -> eddy::coro<std::string> {
+    try {
+      co_await shared->acquire();
+    } catch (const std::runtime_error& error) {
+      co_return error.what();
+    }
+    co_return "no error";
+  }(&lk));
+  CHECK(outcome.find("bound to a different event loop") != std::string::npos);
+  lk.release();  // the bound loop is gone: nothing to check it against, nothing touched
 }
 
 TEST_CASE("test_debug_mode_reports_release_from_another_thread", "[lock]") {

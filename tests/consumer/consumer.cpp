@@ -31,7 +31,17 @@ eddy::coro<bool> round_trip() {
   co_return line == "ping\n";
 }
 
+eddy::coro<void> count_up(int* counter) {
+  co_await eddy::sleep(1ms);
+  ++*counter;
+}
+
 eddy::coro<int> consumer_main() {
+  // Task states of the same types (task<void>, task<int>) are made here and inside libeddy (a
+  // server makes a task<void> per connection), so the program and the library share their
+  // inline code and vtables.
+  int counted = 0;
+  eddy::task<void> counting = eddy::create_task(count_up(&counted));
   eddy::task<int> first = eddy::create_task(answer());
   auto [second, third] = co_await eddy::gather(answer(), answer());
   int from_thread = co_await eddy::to_thread([] { return 42; });
@@ -43,7 +53,8 @@ eddy::coro<int> consumer_main() {
   }
   bool echoed = co_await eddy::wait_for(round_trip(), 10s);
   int from_task = co_await first;
-  const bool ok = from_task == 42 && second == 42 && third == 42 && from_thread == 42 &&
+  co_await counting;
+  const bool ok = counted == 1 && from_task == 42 && second == 42 && third == 42 && from_thread == 42 &&
                   timed_out && echoed;
   co_return ok ? 0 : 1;
 }
