@@ -20,8 +20,17 @@
 #if defined(EDDY_CORO_LIFETIME_CHECKS) && EDDY_CORO_LIFETIME_CHECKS && defined(__has_cpp_attribute)
 #if __has_cpp_attribute(clang::coro_return_type) && __has_cpp_attribute(clang::coro_lifetimebound) && \
     __has_cpp_attribute(clang::coro_wrapper)
-#define EDDY_DETAIL_CORO_RETURN_TYPE [[clang::coro_return_type, clang::coro_lifetimebound]]
+#define EDDY_DETAIL_CORO_RETURN_TYPE [[clang::coro_return_type, clang::coro_lifetimebound, gsl::Pointer]]
 #define EDDY_CORO_WRAPPER [[clang::coro_wrapper]]
+#define EDDY_DETAIL_LIFETIMEBOUND [[clang::lifetimebound]]
+#define EDDY_DETAIL_CORO_LIFETIME_CHECKS 1
+#if __has_cpp_attribute(clang::coro_disable_lifetimebound)
+// eddy's own wrappers keep copies of what they are given (a coro frame of their own), so the
+// coro they return refers to none of their arguments.
+#define EDDY_DETAIL_OWNING_CORO_WRAPPER [[clang::coro_wrapper, clang::coro_disable_lifetimebound]]
+#else
+#define EDDY_DETAIL_OWNING_CORO_WRAPPER [[clang::coro_wrapper]]
+#endif
 #endif
 #endif
 #ifndef EDDY_DETAIL_CORO_RETURN_TYPE
@@ -29,6 +38,8 @@
 /// Marks a function that returns an eddy::coro<T> without being a coroutine itself (it returns
 /// another function's coro), for EDDY_CORO_LIFETIME_CHECKS. Expands to nothing otherwise.
 #define EDDY_CORO_WRAPPER
+#define EDDY_DETAIL_LIFETIMEBOUND
+#define EDDY_DETAIL_OWNING_CORO_WRAPPER
 #endif
 
 namespace eddy {

@@ -29,7 +29,7 @@ namespace eddy {
 /// of that await.
 template <class Callable, class... Args>
   requires detail::coroutine_callable<Callable, Args...>
-[[nodiscard]] auto invoke(Callable&& callable, Args&&... args) {
+EDDY_DETAIL_OWNING_CORO_WRAPPER [[nodiscard]] auto invoke(Callable&& callable, Args&&... args) {
   return detail::invoke_owning<std::decay_t<Callable>, std::decay_t<Args>...>(
       std::forward<Callable>(callable), std::forward<Args>(args)...);
 }

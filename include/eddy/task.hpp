@@ -206,28 +206,44 @@ task<T> spawn_task(loop_core& loop, coro<T> body, std::string name) {
 }
 }  // namespace detail
 
+namespace detail {
+#ifdef EDDY_DETAIL_CORO_LIFETIME_CHECKS
+/// With EDDY_CORO_LIFETIME_CHECKS, create_task takes its coro by value and marks it
+/// [[clang::lifetimebound]]: the task then refers to what the coro refers to (a temporary
+/// lambda, a temporary bound to a reference parameter), not to the coro itself.
+template <class T>
+using coro_sink = coro<T>;
+#else
+template <class T>
+using coro_sink = coro<T>&&;
+#endif
+}  // namespace detail
+
 /// Schedules `body` as a task on the running loop (asyncio.create_task). It starts when the
 /// caller next suspends. Throws std::runtime_error when no loop is running on this thread and
 /// invalid_state_error for an empty coro (moved from or already awaited).
 template <class T>
-task<T> create_task(coro<T>&& body, std::string name) {
+task<T> create_task(detail::coro_sink<T> body EDDY_DETAIL_LIFETIMEBOUND, std::string name) {
   return detail::spawn_task(detail::loop_for_new_task(), std::move(body), std::move(name));
 }
 
 /// As above, named "Task-<n>". (An overload rather than a default argument: the spawn hot
 /// path then builds and destroys no std::string.)
 template <class T>
-task<T> create_task(coro<T>&& body) {
+task<T> create_task(detail::coro_sink<T> body EDDY_DETAIL_LIFETIMEBOUND) {
   return detail::spawn_task(detail::loop_for_new_task(), std::move(body));
 }
 
-/// A named coro is moved into its task: `create_task(std::move(c))`.
+#ifndef EDDY_DETAIL_CORO_LIFETIME_CHECKS
+/// A named coro is moved into its task: `create_task(std::move(c))`. (With
+/// EDDY_CORO_LIFETIME_CHECKS the coro is taken by value, and a named one fails to copy.)
 template <class T>
 task<T> create_task(coro<T>& body, std::string name = {}) {
   static_assert(detail::always_false<T>,
                 "create_task: a coro is consumed by its task: write create_task(std::move(c))");
   return create_task(std::move(body), std::move(name));
 }
+#endif
 
 /// Schedules a task that awaits `awaitable` (a to_thread call, a future, a task, a shield, any
 /// awaitable; asyncio.ensure_future): the task keeps the awaitable in its own frame and yields

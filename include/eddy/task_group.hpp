@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "eddy/coro.hpp"
+#include "eddy/detail/awaitable_traits.hpp"
 #include "eddy/detail/gcc12.hpp"
 #include "eddy/errors.hpp"
 #include "eddy/future.hpp"
@@ -136,7 +137,7 @@ using group_body_result_t = typename std::invoke_result_t<Body&, task_group&>::v
 /// On GCC 12, a lambda with captures written inside the co_await is refused at compile time
 /// (docs/coroutine-lifetimes.md, trap 5): name it first and pass the name.
 template <class Body>
-[[nodiscard]] auto with_task_group(Body&& body) {
+EDDY_DETAIL_OWNING_CORO_WRAPPER [[nodiscard]] auto with_task_group(Body&& body) {
   static_assert(!detail::gcc12_destroys_twice<Body>,
                 "eddy::with_task_group: GCC 12 destroys twice a lambda with captures created inside a "
                 "co_await expression (docs/coroutine-lifetimes.md, trap 5). Name it first and pass the "
@@ -150,7 +151,7 @@ template <class Body>
     std::exception_ptr failure;
     if constexpr (std::is_void_v<result_type>) {
       try {
-        co_await std::invoke(body, group);
+        co_await detail::call(body, group);
       } catch (...) {
         failure = std::current_exception();
       }
@@ -161,7 +162,7 @@ template <class Body>
     } else {
       std::optional<result_type> value;
       try {
-        value.emplace(co_await std::invoke(body, group));
+        value.emplace(co_await detail::call(body, group));
       } catch (...) {
         failure = std::current_exception();
       }

@@ -85,9 +85,9 @@ constexpr bool keeps_shared_value() {
 }
 
 template <class Body>
-decltype(auto) start_body(Body& body, timeout_scope& scope) {
+EDDY_DETAIL_OWNING_CORO_WRAPPER decltype(auto) start_body(Body& body, timeout_scope& scope) {
   if constexpr (std::is_invocable_v<Body&, timeout_scope&>) {
-    return std::invoke(body, scope);
+    return detail::call(body, scope);
   } else {
     static_cast<void>(scope);
     if constexpr (keeps_shared_value<Body>()) {
@@ -162,7 +162,7 @@ coro<timeout_result_t<Body>> run_with_deadline(std::optional<clock::time_point> 
 /// On GCC 12, a callable body that is a lambda with captures written inside the co_await is
 /// refused at compile time (docs/coroutine-lifetimes.md, trap 5): name it first.
 template <class Body>
-[[nodiscard]] coro<detail::timeout_result_t<std::decay_t<Body>>> timeout_at(std::optional<clock::time_point> when,
+EDDY_DETAIL_OWNING_CORO_WRAPPER [[nodiscard]] coro<detail::timeout_result_t<std::decay_t<Body>>> timeout_at(std::optional<clock::time_point> when,
                                                                            Body&& body) {
   detail::refuse_gcc12_temporary_body<Body>();
   return detail::run_with_deadline<std::decay_t<Body>>(when, std::forward<Body>(body));
@@ -170,7 +170,7 @@ template <class Body>
 
 /// timeout_at(now + delay, body) (asyncio.timeout).
 template <class Rep, class Period, class Body>
-[[nodiscard]] coro<detail::timeout_result_t<std::decay_t<Body>>> timeout(std::chrono::duration<Rep, Period> delay,
+EDDY_DETAIL_OWNING_CORO_WRAPPER [[nodiscard]] coro<detail::timeout_result_t<std::decay_t<Body>>> timeout(std::chrono::duration<Rep, Period> delay,
                                                                         Body&& body) {
   detail::refuse_gcc12_temporary_body<Body>();
   const clock::time_point when = detail::loop_now() + detail::to_clock_duration(delay);
@@ -179,7 +179,7 @@ template <class Rep, class Period, class Body>
 
 /// A body with no deadline (asyncio.timeout(None)); the scope can be rescheduled later.
 template <class Body>
-[[nodiscard]] coro<detail::timeout_result_t<std::decay_t<Body>>> timeout(std::nullopt_t, Body&& body) {
+EDDY_DETAIL_OWNING_CORO_WRAPPER [[nodiscard]] coro<detail::timeout_result_t<std::decay_t<Body>>> timeout(std::nullopt_t, Body&& body) {
   detail::refuse_gcc12_temporary_body<Body>();
   return detail::run_with_deadline<std::decay_t<Body>>(std::nullopt, std::forward<Body>(body));
 }
@@ -221,7 +221,7 @@ coro<typename Child::value_type> cancel_and_wait(Child child) {
 /// Cancel safety: cancelling the awaiting task cancels the awaitable and throws
 /// cancelled_error (never timeout_error) once it has finished.
 template <class Awaitable, class Rep, class Period>
-[[nodiscard]] auto wait_for(Awaitable awaitable, std::chrono::duration<Rep, Period> delay)
+EDDY_DETAIL_OWNING_CORO_WRAPPER [[nodiscard]] auto wait_for(Awaitable awaitable, std::chrono::duration<Rep, Period> delay)
     -> coro<std::remove_cvref_t<detail::await_result_t<Awaitable>>> {
   if (delay <= std::chrono::duration<Rep, Period>::zero()) {
     return detail::cancel_and_wait<detail::child_is_owned<Awaitable>>(
@@ -233,7 +233,7 @@ template <class Awaitable, class Rep, class Period>
 
 /// wait_for with no limit: just awaits it (asyncio.wait_for(aw, None)).
 template <class Awaitable>
-[[nodiscard]] auto wait_for(Awaitable awaitable, std::nullopt_t) {
+EDDY_DETAIL_OWNING_CORO_WRAPPER [[nodiscard]] auto wait_for(Awaitable awaitable, std::nullopt_t) {
   return timeout(std::nullopt, std::move(awaitable));
 }
 

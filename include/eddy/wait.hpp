@@ -156,7 +156,7 @@ coro<wait_result<Child>> wait_for_condition(std::vector<Child> children, wait_op
 /// Cancel safety: cancelling the waiting task ends the wait with cancelled_error; the tasks
 /// waited for are not touched.
 template <class Range>
-[[nodiscard]] auto wait(const Range& awaitables, wait_options options = {}) {
+EDDY_DETAIL_OWNING_CORO_WRAPPER [[nodiscard]] auto wait(const Range& awaitables, wait_options options = {}) {
   using child = std::remove_cvref_t<decltype(*std::begin(awaitables))>;
   constexpr bool accepted = detail::is_task<child>::value || detail::is_future<child>::value;
   static_assert(accepted, "eddy::wait takes tasks or futures; wrap coroutines with create_task first");

@@ -19,6 +19,38 @@ class future;
 namespace eddy::detail {
 
 template <class T>
+struct is_reference_wrapper : std::false_type {};
+template <class T>
+struct is_reference_wrapper<std::reference_wrapper<T>> : std::true_type {};
+
+/// std::invoke(callable, args...), for callables that may return an eddy::coro. Marked a
+/// coroutine wrapper: with EDDY_CORO_LIFETIME_CHECKS, clang requires that of every function
+/// returning a coro, and std::invoke is not marked.
+template <class Callable, class First, class... Rest>
+EDDY_CORO_WRAPPER decltype(auto) call(Callable&& callable, First&& first, Rest&&... rest) {
+  using plain = std::remove_cvref_t<Callable>;
+  if constexpr (std::is_member_function_pointer_v<plain>) {
+    using object = std::remove_cvref_t<First>;
+    if constexpr (is_reference_wrapper<object>::value) {
+      return (first.get().*callable)(std::forward<Rest>(rest)...);
+    } else if constexpr (requires { (std::forward<First>(first).*callable)(std::forward<Rest>(rest)...); }) {
+      return (std::forward<First>(first).*callable)(std::forward<Rest>(rest)...);
+    } else {
+      return ((*std::forward<First>(first)).*callable)(std::forward<Rest>(rest)...);
+    }
+  } else if constexpr (std::is_member_object_pointer_v<plain>) {
+    return std::invoke(std::forward<Callable>(callable), std::forward<First>(first));
+  } else {
+    return std::forward<Callable>(callable)(std::forward<First>(first), std::forward<Rest>(rest)...);
+  }
+}
+
+template <class Callable>
+EDDY_CORO_WRAPPER decltype(auto) call(Callable&& callable) {
+  return std::forward<Callable>(callable)();
+}
+
+template <class T>
 struct is_task : std::false_type {};
 template <class T>
 struct is_task<task<T>> : std::true_type {};
@@ -76,7 +108,7 @@ coro<typename Shared::value_type> await_shared(Shared shared) {
 /// The coro a new task runs to await `awaitable`: a coro itself, a shared task or future
 /// awaited without taking its value, anything else kept in a frame of its own.
 template <class Awaitable>
-auto body_for(Awaitable&& awaitable) {
+EDDY_DETAIL_OWNING_CORO_WRAPPER auto body_for(Awaitable&& awaitable) {
   using plain = std::remove_cvref_t<Awaitable>;
   static_assert(!is_coro<plain>::value || !std::is_lvalue_reference_v<Awaitable>,
                 "a coro is consumed by what runs it: pass it with std::move(c)");
@@ -96,7 +128,7 @@ auto body_for(Awaitable&& awaitable) {
 template <class Callable, class... Args>
 coro<std::remove_cvref_t<await_result_t<std::invoke_result_t<Callable&, Args&...>>>> invoke_owning(
     Callable callable, Args... args) {
-  co_return co_await std::invoke(callable, args...);
+  co_return co_await detail::call(callable, args...);
 }
 
 /// A callable that, called with `Args` (stored by value and passed as lvalues), returns
@@ -109,7 +141,7 @@ concept coroutine_callable = std::is_invocable_v < std::decay_t<Callable>
 
 /// The coro a new task runs for create_task(callable, args...): both owned by its frame.
 template <class Callable, class... Args>
-auto body_for_call(Callable&& callable, Args&&... args) {
+EDDY_DETAIL_OWNING_CORO_WRAPPER auto body_for_call(Callable&& callable, Args&&... args) {
   return invoke_owning<std::decay_t<Callable>, std::decay_t<Args>...>(
       std::forward<Callable>(callable), std::forward<Args>(args)...);
 }

@@ -5,6 +5,7 @@
 #include <concepts>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -23,28 +24,45 @@ class server;
 
 namespace detail {
 class server_state;
-/// The type-erased connection callback a server keeps (one per server, not per connection).
-using client_handler = std::function<coro<void>(stream_reader, stream_writer)>;
-
-/// Awaits whatever a user callback returned (any awaitable), for callbacks not returning
-/// coro<void>. Takes everything by value: nothing dangles after the first suspension.
-template <class Callback>
-coro<void> await_client_callback(Callback callback, stream_reader reader, stream_writer writer) {
-  auto awaitable = callback(std::move(reader), std::move(writer));
+/// Awaits what a callback not returning coro<void> returned (a task, any awaitable), owning it.
+template <class Awaitable>
+coro<void> await_client_result(Awaitable awaitable) {
   co_await std::move(awaitable);
 }
 
-template <class Callback>
-client_handler make_client_handler(Callback callback) {
-  using result = std::invoke_result_t<Callback&, stream_reader, stream_writer>;
-  if constexpr (std::is_same_v<result, coro<void>>) {
-    return client_handler(std::move(callback));
-  } else {
-    return [callback = std::move(callback)](stream_reader reader, stream_writer writer) {
-      return await_client_callback(callback, std::move(reader), std::move(writer));
-    };
+/// The type-erased connection callback a server keeps (one per server, not per connection),
+/// shared by the server and every connection's task. (Not a std::function: with
+/// EDDY_CORO_LIFETIME_CHECKS, clang refuses std::function's call operator, which returns a
+/// coro without being marked a coroutine wrapper.)
+class client_handler {
+ public:
+  template <class Callback>
+  explicit client_handler(Callback callback) : callback_(std::make_shared<holder<Callback>>(std::move(callback))) {}
+
+  /// Starts the callback for one connection.
+  EDDY_DETAIL_OWNING_CORO_WRAPPER coro<void> operator()(stream_reader reader, stream_writer writer) const {
+    return callback_->start(std::move(reader), std::move(writer));
   }
-}
+
+ private:
+  struct holder_base {
+    virtual ~holder_base() = default;
+    virtual coro<void> start(stream_reader reader, stream_writer writer) = 0;
+  };
+  template <class Callback>
+  struct holder final : holder_base {
+    explicit holder(Callback callback) : callback(std::move(callback)) {}
+    EDDY_DETAIL_OWNING_CORO_WRAPPER coro<void> start(stream_reader reader, stream_writer writer) override {
+      if constexpr (std::is_same_v<std::invoke_result_t<Callback&, stream_reader, stream_writer>, coro<void>>) {
+        return callback(std::move(reader), std::move(writer));
+      } else {
+        return await_client_result(callback(std::move(reader), std::move(writer)));
+      }
+    }
+    Callback callback;
+  };
+  std::shared_ptr<holder_base> callback_;
+};
 
 }  // namespace detail
 
@@ -129,10 +147,10 @@ coro<server> start_unix_server_with(client_handler handler, std::string path,
 /// (EADDRINUSE, EACCES, ...), std::invalid_argument for bad options.
 template <class Callback>
   requires std::invocable<std::decay_t<Callback>&, stream_reader, stream_writer>
-[[nodiscard]] coro<server> start_server(Callback&& callback, std::string host, std::uint16_t port,
+EDDY_DETAIL_OWNING_CORO_WRAPPER [[nodiscard]] coro<server> start_server(Callback&& callback, std::string host, std::uint16_t port,
                                         server_options options = {}) {
   detail::refuse_gcc12_temporary_callback<Callback>();
-  return detail::start_tcp_server(detail::make_client_handler(std::decay_t<Callback>(std::forward<Callback>(callback))),
+  return detail::start_tcp_server(detail::client_handler(std::decay_t<Callback>(std::forward<Callback>(callback))),
                                   std::move(host), port, options);
 }
 
@@ -140,11 +158,11 @@ template <class Callback>
 /// file at path is removed first; the file is removed again when the server closes.
 template <class Callback>
   requires std::invocable<std::decay_t<Callback>&, stream_reader, stream_writer>
-[[nodiscard]] coro<server> start_unix_server(Callback&& callback, std::string path,
+EDDY_DETAIL_OWNING_CORO_WRAPPER [[nodiscard]] coro<server> start_unix_server(Callback&& callback, std::string path,
                                              server_options options = {}) {
   detail::refuse_gcc12_temporary_callback<Callback>();
   return detail::start_unix_server_with(
-      detail::make_client_handler(std::decay_t<Callback>(std::forward<Callback>(callback))), std::move(path), options);
+      detail::client_handler(std::decay_t<Callback>(std::forward<Callback>(callback))), std::move(path), options);
 }
 
 }  // namespace eddy
