@@ -131,7 +131,8 @@ void child_watch::send_signal(int signo) const {
     throw std::invalid_argument("send_signal: " + std::to_string(signo) + " is not a signal number");
   }
   if (returncode_) {
-    return;  // reaped: the pid may already belong to someone else
+    // Reaped: the pid may already belong to someone else. asyncio raises ProcessLookupError.
+    throw std::system_error(ESRCH, std::system_category(), "send_signal: the process has exited and was reaped");
   }
   if (pidfd_ < 0) {
     throw std::system_error(ESRCH, std::system_category(), "send_signal: the process's event loop is closed");

@@ -249,6 +249,23 @@ TEST_CASE("call_later with a zero or negative delay runs in the next iteration",
   CHECK(order == std::vector<std::string>{"negative", "zero"});  // ordered by deadline
 }
 
+TEST_CASE("call_at a time before the clock's epoch runs in the next iteration, as any past time",
+          "[loop][timer]") {
+  // asyncio: a deadline in the past is due now, however far in the past.
+  eddy::event_loop loop;
+  std::vector<std::string> order;
+  loop.call_at(eddy::clock::time_point::min(), [&order] { order.push_back("min"); });
+  loop.call_at(eddy::clock::time_point{} - 1s, [&order] { order.push_back("epoch - 1s"); });
+  loop.call_later(std::chrono::nanoseconds::min(), [&order] { order.push_back("later(min)"); });
+  loop.call_later(1ms, [&order] { order.push_back("1ms"); });
+  loop.call_later(5ms, [&loop] { loop.stop(); });
+  const auto started = eddy::clock::now();
+  loop.run_forever();
+  CHECK(eddy::clock::now() - started < 5s);
+  // In deadline order: min, then 100 years before now (call_later's cap), then the epoch - 1 s.
+  CHECK(order == std::vector<std::string>{"min", "later(min)", "epoch - 1s", "1ms"});
+}
+
 TEST_CASE("a cancelled timer handle never runs", "[loop][timer]") {
   eddy::event_loop loop;
   bool ran = false;

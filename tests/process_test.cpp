@@ -258,8 +258,23 @@ TEST_CASE("terminate, kill and send_signal; returncode is minus the signal numbe
     other.send_signal(SIGUSR1);
     int signalled = co_await other.wait();
     CHECK(signalled == -SIGUSR1);
-    other.kill();  // reaped already: nothing happens (as asyncio)
     CHECK_THROWS_AS(other.send_signal(0), std::invalid_argument);
+    // Reaped already: asyncio raises ProcessLookupError; eddy throws ESRCH.
+    for (int each : {SIGTERM, SIGKILL, SIGUSR1}) {
+      bool no_such_process = false;
+      try {
+        if (each == SIGTERM) {
+          other.terminate();
+        } else if (each == SIGKILL) {
+          other.kill();
+        } else {
+          other.send_signal(each);
+        }
+      } catch (const std::system_error& error) {
+        no_such_process = error.code().value() == ESRCH;
+      }
+      CHECK(no_such_process);
+    }
   }());
 }
 

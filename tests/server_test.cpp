@@ -451,3 +451,32 @@ TEST_CASE("the server keeps a capturing handler alive until the last connection'
   };
   eddy::run(main());
 }
+
+TEST_CASE("a default-constructed server is an empty handle", "[server][args]") {
+  eddy::server empty;
+  CHECK_FALSE(empty);
+  CHECK_THROWS_AS(empty.close(), std::runtime_error);
+  CHECK_THROWS_AS(static_cast<void>(empty.is_serving()), std::runtime_error);
+  eddy::run([]() -> eddy::coro<void> {
+    eddy::server later;  // filled in once the server has started, as a member would be
+    later = co_await eddy::start_server(echo_lines, "127.0.0.1", 0);
+    CHECK(later.is_serving());
+    later.close();
+    co_await later.wait_closed();
+  }());
+}
+
+TEST_CASE("start_server with a negative backlog throws std::invalid_argument", "[server][args]") {
+  eddy::run([]() -> eddy::coro<void> {
+    eddy::server_options bad_backlog;
+    bad_backlog.backlog = -1;
+    auto tcp = co_await caught<std::invalid_argument>(
+        eddy::start_server(echo_lines, "127.0.0.1", 0, bad_backlog));
+    auto unix_socket = co_await caught<std::invalid_argument>(
+        eddy::start_unix_server(echo_lines, "/tmp/eddy-backlog-test.sock", bad_backlog));
+    REQUIRE(tcp.has_value());
+    REQUIRE(unix_socket.has_value());
+    CHECK(std::string(tcp->what()) == "start_server: backlog must be >= 0, got -1");
+    CHECK(std::string(unix_socket->what()) == "start_unix_server: backlog must be >= 0, got -1");
+  }());
+}

@@ -642,6 +642,26 @@ TEST_CASE(
 
 // --- wait_for (test_waitfor.py) ---------------------------------------------------------------
 
+TEST_CASE("test_wait_for_timeout_less_then_0_or_0: the timeout_error of wait_for(x, 0) carries the "
+          "cancelled_error as its nested exception",
+          "[timeout][wait_for]") {
+  eddy::run([]() -> eddy::coro<void> {
+    std::exception_ptr cause;
+    std::string message;
+    try {
+      co_await eddy::wait_for(eddy::sleep(1s), 0s);
+    } catch (const eddy::timeout_error& error) {
+      message = error.what();
+      if (const auto* nested = dynamic_cast<const std::nested_exception*>(&error)) {
+        cause = nested->nested_ptr();
+      }
+    }
+    CHECK(message == "wait_for: timed out");
+    REQUIRE(cause != nullptr);
+    CHECK(eddy_test::holds<eddy::cancelled_error>(cause));
+  }());
+}
+
 TEST_CASE("test_wait_for_race_condition: the result when it arrives within the time",
           "[wait_for]") {
   eddy::run([]() -> eddy::coro<void> {

@@ -144,9 +144,10 @@ class process {
   /// what was read so far is lost (as asyncio), stdin may be left open.
   [[nodiscard]] coro<communicate_result> communicate(std::string input = {}) const;
 
-  /// Sends signal `signo` (pidfd_send_signal, so never to a process that reused the pid). Does
-  /// nothing once the child has been reaped (as asyncio). Throws std::invalid_argument for a
-  /// number that is not a signal; std::system_error(ESRCH) when the loop was closed first.
+  /// Sends signal `signo` (pidfd_send_signal, so never to a process that reused the pid).
+  /// Throws std::invalid_argument for a number that is not a signal, and std::system_error
+  /// with ESRCH once the child has exited and been reaped (asyncio's ProcessLookupError) or
+  /// when the loop was closed first.
   void send_signal(int signo) const;
   /// send_signal(SIGTERM).
   void terminate() const;

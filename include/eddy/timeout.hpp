@@ -197,7 +197,18 @@ coro<typename Child::value_type> cancel_and_wait(Child child) {
     std::vector<Child> just_this{child};
     co_await wait(just_this);
     if (child.state()->cancelled()) {
-      throw timeout_error("wait_for: timed out");
+      // As every other timeout: "raise TimeoutError from exc", the child's cancelled_error.
+      std::exception_ptr cancellation;
+      try {
+        co_await child;
+      } catch (const cancelled_error&) {
+        cancellation = std::current_exception();
+      }
+      try {
+        std::rethrow_exception(cancellation);
+      } catch (const cancelled_error&) {
+        std::throw_with_nested(timeout_error("wait_for: timed out"));
+      }
     }
   }
   if constexpr (!Owned && keeps_shared_value<Child>()) {

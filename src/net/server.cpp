@@ -295,11 +295,19 @@ socket bind_listener(const addrinfo_entry& entry, const server_options& options)
   return listener;
 }
 
+/// Throws std::invalid_argument for options no server can have.
+void check_server_options(const server_options& options, const char* what) {
+  check_stream_options(options.streams(), what);
+  if (options.backlog < 0) {
+    throw std::invalid_argument(fmt::format("{}: backlog must be >= 0, got {}", what, options.backlog));
+  }
+}
+
 }  // namespace
 
 coro<server> start_tcp_server(client_handler handler, std::string host, std::uint16_t port,
                               server_options options) {
-  check_stream_options(options.streams(), "start_server");
+  check_server_options(options, "start_server");
   addrinfo_options hints;
   hints.family = options.family;
   hints.type = SOCK_STREAM;
@@ -330,7 +338,7 @@ coro<server> start_tcp_server(client_handler handler, std::string host, std::uin
 
 coro<server> start_unix_server_with(client_handler handler, std::string path,
                                     server_options options) {
-  check_stream_options(options.streams(), "start_unix_server");
+  check_server_options(options, "start_unix_server");
   if (path.empty()) {
     throw std::invalid_argument("start_unix_server: the path is empty");
   }
@@ -356,6 +364,7 @@ coro<server> start_unix_server_with(client_handler handler, std::string path,
 
 // --- the handle ------------------------------------------------------------------------------
 
+server::server() noexcept = default;
 server::server(detail::server_state* state) noexcept : state_(state) {}
 server::server(const server& other) noexcept = default;
 server::server(server&& other) noexcept = default;

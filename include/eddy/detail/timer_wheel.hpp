@@ -197,11 +197,16 @@ class timer_wheel {
     std::uint64_t wake_tick = 0;
   };
 
+  // Ticks count from the clock's epoch. A deadline before it (call_at(time_point::min()),
+  // call_later(nanoseconds::min())) is tick 0, which is always past: due now, never wrapped
+  // round to a tick far in the future.
   static std::uint64_t floor_tick(clock::time_point when) noexcept {
-    return static_cast<std::uint64_t>(std::chrono::floor<tick>(when.time_since_epoch()).count());
+    const auto ticks = std::chrono::floor<tick>(when.time_since_epoch()).count();
+    return ticks < 0 ? 0 : static_cast<std::uint64_t>(ticks);
   }
   static std::uint64_t ceil_tick(clock::time_point when) noexcept {
-    return static_cast<std::uint64_t>(std::chrono::ceil<tick>(when.time_since_epoch()).count());
+    const auto ticks = std::chrono::ceil<tick>(when.time_since_epoch()).count();
+    return ticks < 0 ? 0 : static_cast<std::uint64_t>(ticks);
   }
 
   /// Moves every entry of a slot to due_. The nodes are not touched here (they sit in cold

@@ -77,7 +77,8 @@ class client_handler {
 /// resource") and retried after 100 ms; ECONNABORTED is ignored.
 class server {
  public:
-  server() noexcept = default;
+  /// An empty handle: false, and every member but operator bool throws std::runtime_error.
+  server() noexcept;
   server(const server& other) noexcept;
   server(server&& other) noexcept;
   server& operator=(const server& other) noexcept;
