@@ -151,7 +151,10 @@ TEST_CASE("test_arrival_during_drain_is_admitted_when_the_last_task_leaves", "[b
     CHECK(b.n_waiting() == 0);
     co_await eddy::sleep(0s);  // `late` arrives while draining and is held back; w0 leaves
     CHECK(results == std::vector<long>{0});
-    CHECK(b.n_waiting() == 1);  // the drain ended and `late` was admitted
+    CHECK(b.state() == eddy::barrier_state::filling);  // the drain ended ...
+    CHECK(b.n_waiting() == 0);  // ... and `late` arrives when its turn in the loop comes
+    co_await eddy::sleep(0s);
+    CHECK(b.n_waiting() == 1);
     auto index2 = co_await b.wait();
     CHECK(index2 == 1);
     co_await late;
@@ -348,6 +351,123 @@ TEST_CASE("test_pending_cancel_on_arrival: the arrival counts, leaves, and throw
     CHECK(index == 1);
     auto result = co_await other;
     CHECK(result == 0);
+  };
+  eddy::run(main());
+}
+
+TEST_CASE("test_reset_barrier_while_tasks_draining: the last task out resets, then all meet twice",
+          "[barrier]") {
+  // CPython's scenario: every task waits again as soon as it leaves (so all but the last are held
+  // back by the drain); the last one out resets the barrier and waits too. The held-back tasks
+  // arrive after the reset, so it breaks none of them, and both later rounds trip.
+  static constexpr int parties = 5;
+  auto main = []() -> eddy::coro<void> {
+    eddy::barrier b(parties);
+    int left = 0;
+    int second_round = 0;
+    int second_round_broken = 0;
+    int third_round = 0;
+    auto one = [&]() -> eddy::coro<void> {
+      co_await b.wait();
+      ++left;
+      if (left == parties) {
+        CHECK(b.state() == eddy::barrier_state::filling);  // the drain has ended
+        b.reset();
+        CHECK(b.n_waiting() == 0);
+        co_await b.wait();
+      } else {
+        try {
+          co_await b.wait();
+          ++second_round;
+        } catch (const eddy::broken_barrier_error&) {
+          ++second_round_broken;
+        }
+      }
+      co_await b.wait();
+      ++third_round;
+    };
+    std::vector<eddy::task<void>> tasks;
+    for (int i = 0; i < parties; ++i) {
+      tasks.push_back(eddy::create_task(one));
+    }
+    for (auto& task : tasks) {
+      co_await task;
+    }
+    CHECK_FALSE(b.broken());
+    CHECK(second_round == parties - 1);
+    CHECK(second_round_broken == 0);
+    CHECK(third_round == parties);
+    CHECK(b.n_waiting() == 0);
+  };
+  eddy::run(main());
+}
+
+TEST_CASE("test_barrier_state: filling, draining, resetting and broken, as asyncio's repr shows",
+          "[barrier]") {
+  auto main = []() -> eddy::coro<void> {
+    eddy::barrier b(2);
+    CHECK(b.state() == eddy::barrier_state::filling);
+    auto w0 = eddy::create_task(wait_once(&b));
+    co_await eddy::sleep(0s);
+    co_await b.wait();  // trip: w0 has not left yet
+    CHECK(b.state() == eddy::barrier_state::draining);
+    co_await w0;
+    CHECK(b.state() == eddy::barrier_state::filling);
+    std::vector<long> results;
+    auto w1 = eddy::create_task(wait_and_record(&b, &results));
+    co_await eddy::sleep(0s);
+    b.reset();
+    CHECK(b.state() == eddy::barrier_state::resetting);
+    co_await w1;
+    CHECK(results == std::vector<long>{-1});
+    CHECK(b.state() == eddy::barrier_state::filling);
+    b.abort();
+    CHECK(b.state() == eddy::barrier_state::broken);
+    b.reset();
+    CHECK(b.state() == eddy::barrier_state::filling);
+  };
+  eddy::run(main());
+}
+
+TEST_CASE("test_abort_barrier_while_arrivals_are_unblocked: they get broken_barrier_error",
+          "[barrier]") {
+  auto main = []() -> eddy::coro<void> {
+    eddy::barrier b(2);
+    eddy::event go;
+    std::vector<long> results;
+    auto w0 = eddy::create_task(wait_and_record(&b, &results));
+    auto late = eddy::create_task(go_then_wait(&go, &b, &results));
+    co_await eddy::sleep(0s);
+    go.set();
+    co_await b.wait();         // trip; `late` arrives while draining
+    co_await eddy::sleep(0s);  // w0 leaves: `late` is unblocked, not yet admitted
+    b.abort();
+    co_await late;
+    CHECK(results == std::vector<long>{0, -1});
+  };
+  eddy::run(main());
+}
+
+TEST_CASE("test_cancel_unblocked_arrival: it leaves without arriving", "[barrier]") {
+  auto main = []() -> eddy::coro<void> {
+    eddy::barrier b(2);
+    eddy::event go;
+    std::vector<long> results;
+    auto w0 = eddy::create_task(wait_and_record(&b, &results));
+    auto late = eddy::create_task(go_then_wait(&go, &b, &results));
+    co_await eddy::sleep(0s);
+    go.set();
+    co_await b.wait();
+    co_await eddy::sleep(0s);  // `late` unblocked, its admission queued
+    late.cancel();
+    auto error = co_await eddy_test::caught<eddy::cancelled_error>(late);
+    CHECK(error.has_value());
+    CHECK(b.n_waiting() == 0);
+    auto other = eddy::create_task(wait_once(&b));
+    co_await eddy::sleep(0s);
+    CHECK(b.n_waiting() == 1);
+    co_await b.wait();
+    co_await other;
   };
   eddy::run(main());
 }

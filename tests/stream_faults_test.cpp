@@ -303,6 +303,66 @@ TEST_CASE("write after close is dropped silently; write after write_eof throws",
   eddy::run(main());
 }
 
+TEST_CASE("drain right after close throws Connection lost on both backends, and the data is sent",
+          "[stream][fault]") {
+  // io_uring still has the write in the kernel when close() is called, epoll has usually sent
+  // it already: drain() must not tell the two apart.
+  auto main = []() -> eddy::coro<void> {
+    auto [client, server] = co_await tcp_pair();
+    server.second.write("last words");
+    server.second.close();
+    std::optional<std::system_error> drained =
+        co_await caught<std::system_error>(server.second.drain());
+    REQUIRE(drained);
+    CHECK(drained->code().value() == ECONNRESET);
+    CHECK(std::string(drained->what()).find("drain: Connection lost") != std::string::npos);
+    co_await server.second.wait_closed();
+    std::string got = co_await client.first.read();
+    CHECK(got == "last words");
+  };
+  eddy::run(main());
+}
+
+TEST_CASE("drain right after abort throws Connection lost", "[stream][fault]") {
+  auto main = []() -> eddy::coro<void> {
+    auto [client, server] = co_await tcp_pair();
+    server.second.write("dropped");
+    server.second.abort();
+    std::optional<std::system_error> drained =
+        co_await caught<std::system_error>(server.second.drain());
+    REQUIRE(drained);
+    CHECK(drained->code().value() == ECONNRESET);
+  };
+  eddy::run(main());
+}
+
+TEST_CASE("a drain waiting when close is called throws Connection lost once the buffer is gone",
+          "[stream][fault]") {
+  auto main = []() -> eddy::coro<void> {
+    eddy::stream_options options;
+    options.limit = 16 * 1024;
+    auto [client, server] = co_await tcp_pair(options);
+    server.second.write(std::string(8 * 1024 * 1024, 'x'));  // far above the high-water mark
+    eddy::task<void> draining = eddy::create_task(drain_of(server.second));
+    co_await eddy::sleep(10ms);
+    REQUIRE_FALSE(draining.done());
+    server.second.close();
+    std::size_t received = 0;
+    while (true) {
+      std::string more = co_await client.first.read(1 << 20);
+      if (more.empty()) {
+        break;
+      }
+      received += more.size();
+    }
+    CHECK(received == 8 * 1024 * 1024);
+    std::optional<std::system_error> drained = co_await caught<std::system_error>(draining);
+    REQUIRE(drained);
+    CHECK(drained->code().value() == ECONNRESET);
+  };
+  eddy::run(main());
+}
+
 TEST_CASE("get_extra_info gives peername, sockname and the socket", "[stream]") {
   auto main = []() -> eddy::coro<void> {
     auto [client, server] = co_await tcp_pair();

@@ -160,7 +160,9 @@ detail::stream_state& stream_writer::state(const char* what) const {
 
 void stream_writer::throw_if_lost(const char* what) const {
   state_->throw_if_failed(what);
-  if (state_->lost()) {
+  // Closed by this side: the same error whether the flush has finished (epoll usually has, as
+  // write() sends at once) or is still in the kernel (io_uring).
+  if (state_->is_closing()) {
     throw std::system_error(ECONNRESET, std::system_category(),
                             std::string(what) + ": Connection lost");
   }

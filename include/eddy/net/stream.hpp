@@ -144,7 +144,10 @@ class stream_writer {
   /// Waits while more than the high-water mark is unsent, until at most the low-water mark
   /// is (returns at once otherwise, without suspending). Throws the connection's error as
   /// std::system_error (EPIPE, ECONNRESET, ...) once it failed, and
-  /// std::system_error(ECONNRESET, "Connection lost") once it was closed.
+  /// std::system_error(ECONNRESET, "drain: Connection lost") once close() or abort() was
+  /// called, at once and on both backends, whether or not the buffer has been flushed yet
+  /// (close() still sends it; wait_closed() waits for that). A drain() already waiting when
+  /// close() is called throws the same once the connection is torn down.
   /// Cancel safety: cancelling only stops the wait; the data stays queued.
   class drain_awaiter;
   [[nodiscard]] drain_awaiter drain() const;
@@ -198,7 +201,7 @@ class [[nodiscard]] stream_writer::drain_awaiter : public detail::sync_waiter {
   explicit drain_awaiter(stream_writer writer) noexcept : writer_(std::move(writer)) {}
   bool await_ready() const noexcept {
     const detail::stream_state& state = *writer_.state_;
-    return state.lost() || !state.drain_needed();
+    return state.is_closing() || !state.drain_needed();
   }
   bool await_suspend(std::coroutine_handle<> awaiting) {
     task_ = &detail::task_base::running("drain()");

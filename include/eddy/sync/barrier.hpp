@@ -19,6 +19,14 @@ class broken_barrier_error : public std::runtime_error {
   explicit broken_barrier_error(const std::string& what) : std::runtime_error(what) {}
 };
 
+/// What a barrier is doing (asyncio's _BarrierState, shown in its repr).
+enum class barrier_state : std::uint8_t {
+  filling,    ///< tasks arrive and wait for the last one
+  draining,   ///< tripped: the round's tasks are leaving wait(); new arrivals wait for the drain
+  resetting,  ///< reset() with tasks inside: they leave with broken_barrier_error
+  broken,     ///< abort(): every wait() fails until reset()
+};
+
 /// A barrier for `parties` tasks of one event loop (asyncio.Barrier): each wait() blocks until
 /// `parties` tasks are waiting, then all of them go on. Reusable: after the tasks of one round
 /// have left wait() (the barrier "drains"), the next round fills. Not thread-safe (as asyncio).
@@ -29,9 +37,11 @@ class broken_barrier_error : public std::runtime_error {
 /// ```
 ///
 /// Ordering: arrival indices count from 0 in arrival order among the tasks that trip the
-/// barrier together (a waiter cancelled before the trip takes no index, so they stay distinct);
-/// a task arriving while the previous round drains waits, and such arrivals are admitted first
-/// come, first served when it has drained.
+/// barrier together (a waiter cancelled before the trip takes no index, so they stay distinct).
+/// A task arriving while the previous round drains (or a reset completes) waits; when the last
+/// task has left, such arrivals are admitted first come, first served, each when its turn in
+/// the loop comes (as asyncio's, which re-checks the state when the woken waiter runs): so a
+/// reset() or a new arrival by the task that left last is seen before them.
 ///
 /// Destroying a barrier while tasks wait in it leaves them suspended until they are cancelled.
 class barrier {
@@ -75,27 +85,27 @@ class barrier {
     return state_ == phase::filling ? count_ : 0;
   }
   [[nodiscard]] bool broken() const noexcept { return state_ == phase::broken; }
+  /// What the barrier is doing now.
+  [[nodiscard]] barrier_state state() const noexcept { return state_; }
 
  private:
-  /// asyncio's _BarrierState.
-  ///   filling    tasks arrive and wait for the last one
-  ///   draining   tripped: the round's tasks are leaving wait(); new arrivals queue
-  ///   resetting  reset() with tasks inside: they leave with broken_barrier_error
-  ///   broken     abort(): every wait() fails until reset()
-  enum class phase : std::uint8_t { filling, draining, resetting, broken };
+  using phase = barrier_state;
 
   inline void arrive(wait_awaiter& arrival, bool suspended);
   inline void leave();
+  inline void admit(wait_awaiter& arrival);
 
-  detail::sync_waiter_list filling_;  ///< arrived, waiting for the trip
-  detail::sync_waiter_list blocked_;  ///< arrived while draining or resetting; not counted yet
+  detail::sync_waiter_list filling_;    ///< arrived, waiting for the trip
+  detail::sync_waiter_list blocked_;    ///< arrived while draining or resetting; not counted yet
+  detail::sync_waiter_list admitting_;  ///< unblocked by the drain's end; admitted when they run
   detail::sync_loop_binding binding_;
   std::size_t parties_ = 1;
   std::size_t count_ = 0;  ///< tasks inside wait(): counted arrivals that have not left
   phase state_ = phase::filling;
 };
 
-class [[nodiscard]] barrier::wait_awaiter : public detail::sync_waiter {
+class [[nodiscard]] barrier::wait_awaiter : public detail::sync_waiter,
+                                             private detail::ready_node {
  public:
   explicit wait_awaiter(barrier& target) noexcept : barrier_(&target) {}
 
@@ -155,6 +165,24 @@ class [[nodiscard]] barrier::wait_awaiter : public detail::sync_waiter {
     }
   }
 
+  /// Unblocked by the end of a drain: the arrival is made when this node's turn in the loop
+  /// comes, FIFO with the tasks woken before it (the task stays suspended meanwhile).
+  void schedule_admission() noexcept {
+    run = &run_admission;
+    task_->loop().schedule(*this);
+  }
+
+  /// Nothing to do if the wait ended meanwhile (cancelled, or aborted: the task is queued
+  /// after this node, so its frame is still there), the barrier is gone, or the loop closed.
+  static void run_admission(detail::ready_node& node) noexcept {
+    auto& self = static_cast<wait_awaiter&>(node);
+    if (self.state_ != state::waiting || self.orphaned_ ||
+        self.task_->loop().is_closed_for_callbacks()) {
+      return;
+    }
+    self.barrier_->admit(self);
+  }
+
   bool cancel_wait(detail::task_base& waiter) noexcept override {
     if (orphaned_) {
       return cancel_orphan(waiter);
@@ -204,7 +232,7 @@ inline void barrier::arrive(wait_awaiter& arrival, bool suspended) {
 }
 
 /// A counted task leaves wait(). The last one out ends a drain or reset, and the tasks that
-/// arrived meanwhile are admitted in order (until one of them trips the barrier again).
+/// arrived meanwhile are unblocked in order: each arrives when its turn in the loop comes.
 inline void barrier::leave() {
   if (--count_ != 0) {
     return;
@@ -212,10 +240,22 @@ inline void barrier::leave() {
   if (state_ == phase::draining || state_ == phase::resetting) {
     state_ = phase::filling;
   }
-  while (state_ == phase::filling && !blocked_.empty()) {
+  while (!blocked_.empty()) {
     auto& arrival = static_cast<wait_awaiter&>(blocked_.front());
     blocked_.remove(arrival);
+    admitting_.push_back(arrival);
+    arrival.schedule_admission();
+  }
+}
+
+/// An unblocked task's turn: it arrives if the barrier fills, and waits for the next drain or
+/// reset to end if another round tripped (or a reset began) since it was unblocked.
+inline void barrier::admit(wait_awaiter& arrival) {
+  admitting_.remove(arrival);
+  if (state_ == phase::filling) {
     arrive(arrival, true);
+  } else {
+    blocked_.push_back(arrival);  // never broken here: abort() woke every unblocked task
   }
 }
 
@@ -234,6 +274,7 @@ inline void barrier::abort() {
   state_ = phase::broken;
   filling_.wake_all(detail::sync_waiter::state::closed);
   blocked_.wake_all(detail::sync_waiter::state::closed);
+  admitting_.wake_all(detail::sync_waiter::state::closed);
 }
 
 }  // namespace eddy
