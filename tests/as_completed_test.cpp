@@ -387,3 +387,28 @@ TEST_CASE("as_completed: next() and next_done() take from the same completion or
     CHECK(results.remaining() == 0);
   }());
 }
+
+TEST_CASE("test_as_completed_duplicate_coroutines: a task given twice yields once", "[as_completed]") {
+  // asyncio takes a set: as_completed([c, c, other]) yields two results.
+  eddy::run([]() -> eddy::coro<void> {
+    auto first = eddy::create_task(sleep_then(1ms, "first"));
+    auto second = eddy::create_task(sleep_then(5ms, "second"));
+    auto results = eddy::as_completed(std::vector{first, first, second, first});
+    CHECK(results.size() == 2);
+    std::vector<std::string> got;
+    while (results.remaining() > 0) {
+      got.push_back(co_await results.next());
+    }
+    CHECK(got == std::vector<std::string>{"first", "second"});
+  }());
+}
+
+TEST_CASE("as_completed: a future of another loop throws std::invalid_argument", "[as_completed]") {
+  eddy::event_loop other;
+  eddy::future<int> foreign = other.create_future<int>();
+  eddy::run([&foreign]() -> eddy::coro<void> {
+    eddy::future<int> mine;
+    CHECK_THROWS_AS(eddy::as_completed(std::vector{mine, foreign}), std::invalid_argument);
+    co_return;
+  }());
+}

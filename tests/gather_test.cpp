@@ -713,3 +713,20 @@ TEST_CASE("gather(range): a thousand tasks, done and pending, give their results
     }
   }());
 }
+
+TEST_CASE("test_gather_different_loops: futures of two loops throw std::invalid_argument",
+          "[gather]") {
+  // asyncio: ValueError, "The future belongs to a different loop".
+  eddy::event_loop other;
+  eddy::future<int> foreign = other.create_future<int>();
+  eddy::run([&foreign]() -> eddy::coro<void> {
+    eddy::future<int> mine;
+    CHECK_THROWS_AS(eddy::gather(mine, foreign), std::invalid_argument);
+    CHECK_THROWS_WITH(eddy::gather(std::vector{foreign}),
+                      "gather: a task or future belongs to a different event loop");
+    CHECK_THROWS_AS(eddy::gather(eddy::return_exceptions, foreign, mine), std::invalid_argument);
+    mine.set_result(1);
+    int value = co_await mine;  // nothing was registered on it
+    CHECK(value == 1);
+  }());
+}

@@ -203,9 +203,11 @@ class as_completed_results {
   std::unique_ptr<order_type> order_;
 };
 
-/// as_completed over a range of awaitables (an rvalue range's elements are moved from).
-/// Throws invalid_state_error for an empty task or future handle in it (the coroutines before
-/// it are scheduled already), std::runtime_error for a coroutine with no running loop.
+/// as_completed over a range of awaitables (an rvalue range's elements are moved from). A task
+/// or future given more than once counts once (asyncio takes a set): size() is the number of
+/// distinct ones. Throws invalid_state_error for an empty task or future handle in it (the
+/// coroutines before it are scheduled already), std::invalid_argument for a task or future of
+/// another loop, std::runtime_error for a coroutine with no running loop.
 template <class Range>
 [[nodiscard]] auto as_completed(Range&& awaitables, std::optional<duration_arg> timeout = std::nullopt) {
   using element = decltype(*std::begin(awaitables));
@@ -218,6 +220,10 @@ template <class Range>
     detail::require_child(children.back(), "as_completed");
     owned.push_back(detail::child_is_owned<awaitable>);
   }
+  if (!children.empty()) {
+    detail::require_loop(children, detail::composition_loop(children), "as_completed");
+  }
+  detail::drop_duplicates(children, &owned);
   return as_completed_results<child>(std::move(children), std::move(owned), timeout);
 }
 

@@ -300,6 +300,7 @@ auto gather_variadic(Awaitables&&... awaitables) {
   children made{to_child(std::forward<Awaitables>(awaitables))...};  // braces: left to right
   std::apply([](auto&... child) { (require_child(child, "gather"), ...); }, made);
   loop_core& loop = loop_for_new_future();
+  std::apply([&](auto&... child) { (require_loop(child, loop, "gather"), ...); }, made);
   return future<result_type>(
       state_ref<future_state<result_type>>::adopt(new state(loop, std::move(made))));
 }
@@ -330,6 +331,7 @@ auto gather_range(Range&& awaitables) {
     throw std::length_error("gather: more than 2^32 - 1 awaitables");
   }
   loop_core& loop = loop_for_new_future();
+  require_loop(made, loop, "gather");
   return future<result_type>(
       state_ref<future_state<result_type>>::adopt(new state(loop, std::move(made))));
 }
@@ -350,7 +352,9 @@ concept gather_range_argument = requires(T& range) {
 /// tasks and futures are used as they are. The first failure or cancellation of a child makes
 /// the gather raise it; the other children are NOT cancelled and keep running. Cancelling the
 /// gather (or the task awaiting it) cancels every child; the await then throws
-/// cancelled_error. Must be called with a running loop (std::runtime_error otherwise).
+/// cancelled_error. Must be called with a running loop (std::runtime_error otherwise); a task
+/// or future of another loop throws std::invalid_argument, an empty handle
+/// invalid_state_error (coroutines before it are scheduled already).
 ///
 /// Cancel safety: cancelling the awaiting task cancels every child, and the await throws
 /// cancelled_error once a child has reported its cancellation.

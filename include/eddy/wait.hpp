@@ -39,7 +39,7 @@ namespace detail {
 
 /// Suspends until the return_when condition holds or the timeout passes.
 template <class Child>
-class [[nodiscard]] wait_awaiter final : timer_node, wait_base {
+class [[nodiscard]] wait_awaiter final : timer_node, wait_base, ready_node {
  public:
   wait_awaiter(std::vector<Child>& children, wait_options options)
       : children_(children), options_(options), links_(children.size()) {}
@@ -112,16 +112,34 @@ class [[nodiscard]] wait_awaiter final : timer_node, wait_base {
     task_->wake();
   }
 
+  /// Satisfied by a child's completion: the task is woken from the next iteration (asyncio's
+  /// done callback hop), so the children finishing in this one are seen as done too.
   static void child_done(done_link& link, future_base&) noexcept {
     wait_awaiter& self = *static_cast<child_link&>(link).owner;
     if (self.satisfied()) {
-      self.finish();
+      self.stop_watching();
+      self.wake_queued_ = true;
+      self.run = &wake_after_hop;
+      self.task_->loop().schedule(self);
+    }
+  }
+
+  /// Until it runs, the task still waits here: a cancel is kept pending and thrown by
+  /// await_resume. The frame cannot be gone: only a closing loop destroys a waiting task, and
+  /// it runs (and so skips) this node first.
+  static void wake_after_hop(ready_node& node) noexcept {
+    auto& self = static_cast<wait_awaiter&>(node);
+    if (!self.task_->loop().is_closed_for_callbacks()) {
+      self.task_->wake();
     }
   }
 
   static void timed_out(timer_node& node) noexcept { static_cast<wait_awaiter&>(node).finish(); }
 
   bool cancel_wait(task_base&) noexcept override {
+    if (wake_queued_) {
+      return false;
+    }
     cancelled_ = true;
     finish();
     return true;
@@ -132,6 +150,7 @@ class [[nodiscard]] wait_awaiter final : timer_node, wait_base {
   array_vector<child_link> links_;
   task_base* task_ = nullptr;
   bool cancelled_ = false;
+  bool wake_queued_ = false;  ///< satisfied; wake_after_hop is scheduled
 };
 
 template <class Child>
@@ -149,9 +168,14 @@ coro<wait_result<Child>> wait_for_condition(std::vector<Child> children, wait_op
 /// Waits until the tasks/futures in `awaitables` meet `options.when`, or the timeout passes,
 /// and reports which are done and which are pending (asyncio.wait). Never raises on timeout
 /// and never cancels anything. Only tasks and futures are accepted (as asyncio since 3.11):
-/// make tasks of coroutines first. Throws std::invalid_argument for an empty range,
-/// invalid_state_error for an empty task or future handle in it; awaiting it outside a task
-/// throws std::logic_error.
+/// make tasks of coroutines first. A task or future given twice is reported once (asyncio
+/// takes a set); `done` and `pending` keep the order of first appearance.
+///
+/// When a task finishes and meets `options.when`, the waiting task resumes two loop iterations
+/// later, as asyncio's (its done callback runs, then it wakes the waiter), so everything that
+/// finished meanwhile is in `done` too. Throws std::invalid_argument for an empty range or a
+/// task or future of another loop, invalid_state_error for an empty task or future handle in
+/// it; awaiting it outside a task throws std::logic_error.
 ///
 /// Cancel safety: cancelling the waiting task ends the wait with cancelled_error; the tasks
 /// waited for are not touched.
@@ -166,6 +190,8 @@ EDDY_DETAIL_OWNING_CORO_WRAPPER [[nodiscard]] auto wait(const Range& awaitables,
       throw std::invalid_argument("wait: the set of tasks and futures is empty");
     }
     detail::require_children(children, "wait");
+    detail::require_loop(children, detail::composition_loop(children), "wait");
+    detail::drop_duplicates(children);
     return detail::wait_for_condition(std::move(children), options);
   } else {
     return std::suspend_never{};

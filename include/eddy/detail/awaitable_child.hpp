@@ -2,8 +2,11 @@
 // wait, shield, timeout and as_completed build on (asyncio's ensure_future).
 #pragma once
 
+#include <cstddef>
+#include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <unordered_set>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -29,6 +32,66 @@ template <class Child>
 void require_children(const std::vector<Child>& children, const char* what) {
   for (const Child& child : children) {
     require_child(child, what);
+  }
+}
+
+/// The loop a composition's children must all belong to: the running one if there is one,
+/// else the first child's.
+template <class Child>
+const loop_core& composition_loop(const std::vector<Child>& children) {
+  return running_loop_on_thread != nullptr ? *running_loop_on_thread
+                                           : children.front().state()->loop();
+}
+
+/// Throws std::invalid_argument if `child` belongs to another loop than `loop` (asyncio's
+/// ValueError for futures tied to different loops): its completion would be reported on that
+/// loop's thread, where nothing here may run.
+template <class Child>
+void require_loop(const Child& child, const loop_core& loop, const char* what) {
+  if (&child.state()->loop() != &loop) {
+    throw std::invalid_argument(std::string(what) +
+                                ": a task or future belongs to a different event loop");
+  }
+}
+
+template <class Child>
+void require_loop(const std::vector<Child>& children, const loop_core& loop, const char* what) {
+  for (const Child& child : children) {
+    require_loop(child, loop, what);
+  }
+}
+
+/// Keeps the first of each task or future given more than once, in order (asyncio's wait and
+/// as_completed take a set). `owned`, if given, is a parallel vector thinned the same way.
+template <class Child>
+void drop_duplicates(std::vector<Child>& children, std::vector<bool>* owned = nullptr) {
+  constexpr std::size_t scan_limit = 16;  // below this, comparing pairs beats hashing
+  std::unordered_set<const future_base*> seen;
+  std::size_t kept = 0;
+  for (std::size_t index = 0; index < children.size(); ++index) {
+    const future_base* state = children[index].state();
+    bool repeated = false;
+    if (children.size() <= scan_limit) {
+      for (std::size_t earlier = 0; earlier < kept && !repeated; ++earlier) {
+        repeated = children[earlier].state() == state;
+      }
+    } else {
+      repeated = !seen.insert(state).second;
+    }
+    if (repeated) {
+      continue;
+    }
+    if (kept != index) {
+      children[kept] = std::move(children[index]);
+      if (owned != nullptr) {
+        (*owned)[kept] = (*owned)[index];
+      }
+    }
+    ++kept;
+  }
+  children.erase(children.begin() + static_cast<std::ptrdiff_t>(kept), children.end());
+  if (owned != nullptr) {
+    owned->resize(kept);
   }
 }
 
