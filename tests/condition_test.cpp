@@ -570,3 +570,48 @@ TEST_CASE("a condition destroyed while a notified waiter queues for its shared l
   };
   eddy::run(main());
 }
+
+TEST_CASE("test_notify_all_order: notified waiters return in FIFO order, one per loop iteration",
+          "[condition]") {
+  // asyncio lets every notified waiter through in the iteration after release(): each one
+  // re-acquires the free lock when it runs. eddy queues them for the lock at notify time and the
+  // lock is handed from one to the next, so each returns in the iteration after the previous
+  // one released it (docs/differences.md). This test pins eddy's order.
+  auto main = []() -> eddy::coro<void> {
+    eddy::condition cond;
+    int ticks = 0;
+    bool ticking = true;
+    std::vector<int> returned_at;
+    std::vector<int> order;
+    auto ticker = eddy::create_task([&]() -> eddy::coro<void> {
+      while (ticking) {
+        ++ticks;
+        co_await eddy::sleep(0s);
+      }
+    });
+    std::vector<eddy::task<void>> waiters;
+    for (int id = 0; id < 3; ++id) {
+      waiters.push_back(eddy::create_task([&, id]() -> eddy::coro<void> {
+        auto held = co_await cond.scoped();
+        co_await cond.wait();
+        order.push_back(id);
+        returned_at.push_back(ticks);
+      }));
+    }
+    co_await yield_times(2);
+    {
+      auto held = co_await cond.scoped();
+      cond.notify_all();
+    }
+    for (auto& waiter : waiters) {
+      co_await waiter;
+    }
+    ticking = false;
+    co_await ticker;
+    CHECK(order == std::vector<int>{0, 1, 2});
+    REQUIRE(returned_at.size() == 3);
+    CHECK(returned_at[1] == returned_at[0] + 1);
+    CHECK(returned_at[2] == returned_at[1] + 1);
+  };
+  eddy::run(main());
+}
