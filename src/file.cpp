@@ -162,9 +162,15 @@ coro<std::string> file::read() {
 }
 
 coro<std::string> file::read_up_to(std::size_t max_bytes) {
-  std::string data(max_bytes, '\0');
+  // The buffer grows with what arrives, never to max_bytes up front: read(SIZE_MAX) is "read to
+  // the end", and a huge count on a small file commits no memory it does not fill.
+  std::string data(std::min(max_bytes, read_growth), '\0');
   std::size_t filled = 0;
   while (filled < max_bytes) {
+    if (filled == data.size()) {
+      const std::size_t room = max_bytes - filled;
+      data.resize(filled + std::min(room, std::max(read_growth, filled / 2)));
+    }
     const std::uint64_t at = seekable_ ? position_ + filled : detail::no_offset;
     detail::file_read_awaiter reading(fd_, writable_bytes(data, filled), at);
     const std::size_t count = co_await reading;

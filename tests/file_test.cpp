@@ -248,6 +248,34 @@ TEST_CASE("read(n) reads from the position, advances it, and returns empty at th
   }(dir.file("data")));
 }
 
+TEST_CASE("read(SIZE_MAX) reads to the end, and a huge count on a small file allocates little",
+          "[file][read]") {
+  temp_dir dir;
+  const std::string content = pattern(200 * 1024 + 3, 7);  // several growth steps
+  put(dir.file("data"), content);
+  eddy::run([](std::string path, std::string expected) -> eddy::coro<void> {
+    eddy::file opened = co_await eddy::open_file(path);
+    opened.seek(3);
+    std::string rest = co_await opened.read(SIZE_MAX);
+    CHECK(rest.size() == expected.size() - 3);
+    CHECK(rest == expected.substr(3));
+    CHECK(opened.tell() == expected.size());
+    std::string none = co_await opened.read(SIZE_MAX);
+    CHECK(none.empty());
+    // 1 TiB asked of a 200 KiB file: what comes back is what is there, in a buffer of about
+    // its size (the old read(n) committed n bytes first, or threw length_error; std::string
+    // may round its capacity up to twice what it holds).
+    opened.seek(0);
+    std::string all = co_await opened.read(std::size_t{1} << 40);
+    CHECK(all == expected);
+    CHECK(all.capacity() < 4 * expected.size());
+    // Exactly the size: one more read confirms nothing is left, and the count is respected.
+    opened.seek(0);
+    std::string head = co_await opened.read(100 * 1024);
+    CHECK(head == expected.substr(0, 100 * 1024));
+  }(dir.file("data"), content));
+}
+
 TEST_CASE("read_at reads into the caller's buffer at an offset and leaves the position alone",
           "[file][read]") {
   temp_dir dir;

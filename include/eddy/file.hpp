@@ -61,7 +61,9 @@ class file {
   /// Reads up to max_bytes at the position and advances it by the count. For a regular file
   /// this keeps reading until max_bytes have arrived or the end of the file: the result is
   /// shorter only at the end, and empty there. For a descriptor that cannot seek it is one
-  /// read (what is available, as a pipe gives it). Throws std::system_error with the errno.
+  /// read (what is available, as a pipe gives it, at most 64 KiB). Memory grows with what
+  /// arrives, so read(SIZE_MAX) reads to the end like read(), and a count far beyond the
+  /// file's size allocates only what the file holds. Throws std::system_error with the errno.
   /// Cancel safety: the position moves only when the whole read is done, so a cancelled
   /// read(n) on a regular file consumed nothing; the next read starts at the same place.
   [[nodiscard]] coro<std::string> read(std::size_t max_bytes);
