@@ -6,9 +6,9 @@
 #   scripts/quickstart.sh test              install what is missing, build and run the whole
 #                                           test suite with GCC 12 (`dev` preset: ASan+UBSan),
 #                                           again optimised (`optimised`: CMake's Release
-#                                           flags), then with clang-16 (`clang`) and clang-19
-#                                           (`clang19`), both ASan+UBSan, then the thread
-#                                           bridge's tests under TSan
+#                                           flags, -O3; `release`: -O2), then with clang-16
+#                                           (`clang`) and clang-19 (`clang19`), both
+#                                           ASan+UBSan, then the thread bridge under TSan
 #   scripts/quickstart.sh test --gcc-only   the same, GCC only
 #
 # Environment: EDDY_JOBS (build and ctest parallelism; default 2 for `test`, nproc otherwise),
@@ -163,6 +163,8 @@ run_suite dev "GCC $(g++ -dumpfullversion 2>/dev/null || echo '?') (dev: ASan+UB
 # slabs and huge-page arrays on (sanitizer builds bypass them), and where timing and inlining
 # are what users' release builds see: the whole suite runs there too.
 run_suite optimised "GCC optimised (CMake Release flags: -O3 -DNDEBUG)" "$jobs"
+# And the `release` preset users build and benchmark with (-O2, Debian's default level).
+run_suite release "GCC release (preset release: -O2 -DNDEBUG)" "$jobs"
 if [[ $gcc_only == 0 ]]; then
   run_suite clang \
     "clang $(clang++-16 -dumpversion 2>/dev/null || echo '?') (clang: ASan+UBSan)" "$jobs"
