@@ -34,8 +34,9 @@ backend_kind backend_from_environment() {
       fmt::format("EDDY_BACKEND must be uring, epoll or auto, not '{}'", name));
 }
 
-bool debug_from_environment() {
-  const char* value = std::getenv("EDDY_DEBUG");
+/// A boolean switch from the environment: set, not empty and not "0".
+bool switch_from_environment(const char* name) {
+  const char* value = std::getenv(name);
   return value != nullptr && *value != '\0' && std::string_view(value) != "0";
 }
 
@@ -61,7 +62,8 @@ event_loop::event_loop(loop_options options) {
     jump_after_idle_ = options.virtual_time->jump_after_idle.get();
   }
   backend_ = detail::make_backend(kind);
-  debug_ = options.debug.value_or(debug_from_environment());
+  debug_ = options.debug.value_or(switch_from_environment("EDDY_DEBUG"));
+  eager_tasks_ = options.eager_task_factory.value_or(switch_from_environment("EDDY_EAGER_TASKS"));
   threads_ = detail::make_loop_threads(*this);
 }
 

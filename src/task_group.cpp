@@ -58,7 +58,13 @@ void task_group::adopt(const any_task& child) {
   }
   members_ = link;
   ++count_;
-  child.state()->add_done_link(*link);
+  if (child.state()->done()) {
+    // An eager child that finished inside create_task: looked at from the ready queue, as a
+    // done link would have it (asyncio's add_done_callback on a done task: call_soon).
+    child.state()->loop().schedule(*link);
+  } else {
+    child.state()->add_done_link(*link);
+  }
 }
 
 void task_group::forget(member& child) noexcept {

@@ -206,8 +206,17 @@ class event_loop : public detail::loop_core {
 
   /// Schedules `body` as a task on this loop (see eddy::create_task).
   template <class T>
-  task<T> create_task(coro<T>&& body, std::string name = {}) {
-    return detail::spawn_task(*this, std::move(body), std::move(name));
+  task<T> create_task(coro<T>&& body) {
+    return detail::spawn_task(*this, std::move(body));
+  }
+  template <class T, detail::task_name Name>
+  task<T> create_task(coro<T>&& body, Name&& name) {
+    return detail::spawn_task(*this, std::move(body), std::string(std::forward<Name>(name)));
+  }
+  /// With a name and eager start (see eddy::task_options).
+  template <class T>
+  task<T> create_task(coro<T>&& body, task_options options) {
+    return detail::spawn_task(*this, std::move(body), std::move(options));
   }
   /// A named coro is moved into its task: `loop.create_task(std::move(c))`.
   template <class T>
@@ -219,8 +228,19 @@ class event_loop : public detail::loop_core {
   /// A task on this loop awaiting any awaitable (see eddy::create_task).
   template <class Awaitable>
     requires detail::task_awaitable<Awaitable>
-  auto create_task(Awaitable&& awaitable, std::string name = {}) {
-    return create_task(detail::body_for(std::forward<Awaitable>(awaitable)), std::move(name));
+  auto create_task(Awaitable&& awaitable) {
+    return create_task(detail::body_for(std::forward<Awaitable>(awaitable)));
+  }
+  template <class Awaitable, detail::task_name Name>
+    requires detail::task_awaitable<Awaitable>
+  auto create_task(Awaitable&& awaitable, Name&& name) {
+    return create_task(detail::body_for(std::forward<Awaitable>(awaitable)),
+                       std::string(std::forward<Name>(name)));
+  }
+  template <class Awaitable>
+    requires detail::task_awaitable<Awaitable>
+  auto create_task(Awaitable&& awaitable, task_options options) {
+    return create_task(detail::body_for(std::forward<Awaitable>(awaitable)), std::move(options));
   }
   /// A task on this loop running `callable(args...)`, both owned by the task (see
   /// eddy::create_task).
@@ -229,6 +249,12 @@ class event_loop : public detail::loop_core {
   auto create_task(Callable&& callable, Args&&... args) {
     return create_task(
         detail::body_for_call(std::forward<Callable>(callable), std::forward<Args>(args)...));
+  }
+  template <class Callable>
+    requires detail::task_callable<Callable>
+  auto create_task(Callable&& callable, task_options options) {
+    return create_task(detail::body_for_call(std::forward<Callable>(callable)),
+                       std::move(options));
   }
   /// A pending future on this loop.
   template <class T = void>
@@ -272,6 +298,10 @@ class event_loop : public detail::loop_core {
 
   [[nodiscard]] bool get_debug() const noexcept { return debug_; }
   void set_debug(bool enabled) noexcept { debug_ = enabled; }
+  /// loop_options::eager_task_factory, read and changed at run time (asyncio's
+  /// set_task_factory(eager_task_factory) and set_task_factory(None)).
+  [[nodiscard]] bool get_eager_task_factory() const noexcept { return eager_tasks_; }
+  void set_eager_task_factory(bool enabled) noexcept { eager_tasks_ = enabled; }
   /// "uring" or "epoll".
   [[nodiscard]] std::string_view backend_name() const noexcept;
   /// Whether file operations (eddy/file.hpp) are io_uring operations on this loop (true), or

@@ -48,6 +48,11 @@ struct loop_options {
   /// virtual_clock). Throws std::invalid_argument from the loop's constructor if
   /// jump_after_idle is negative.
   std::optional<virtual_clock> virtual_time = std::nullopt;
+  /// asyncio's `loop.set_task_factory(asyncio.eager_task_factory)`: every create_task on this
+  /// loop starts its task eagerly (see task_options::eager_start), unless the call says
+  /// `.eager_start = false`. Unset: EDDY_EAGER_TASKS=1 turns it on (the test suite runs the
+  /// task group and gather tests both ways with it).
+  std::optional<bool> eager_task_factory = std::nullopt;
 };
 
 }  // namespace eddy

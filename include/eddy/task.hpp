@@ -1,17 +1,33 @@
 // eddy::task<T>: a coroutine scheduled on the loop (asyncio.Task).
 #pragma once
 
+#include <concepts>
 #include <coroutine>
 #include <cstdint>
 #include <exception>
+#include <optional>
 #include <string>
 #include <utility>
 
 #include "eddy/coro.hpp"
 #include "eddy/detail/awaitable_traits.hpp"
 #include "eddy/detail/result_state.hpp"
+#include "eddy/optional_arg.hpp"
 
 namespace eddy {
+
+/// How create_task starts a task (asyncio.create_task's keyword arguments):
+/// `eddy::create_task(work(), {.name = "fetch", .eager_start = true})`.
+struct task_options {
+  /// The task's name; unset or empty: "Task-<n>". (An optional_arg, so that the options may be
+  /// written inside a co_await under GCC 12: see optional_arg.hpp.)
+  optional_arg<std::string> name = std::nullopt;
+  /// Run the coroutine at once, inside create_task, until it first suspends (asyncio 3.12's
+  /// eager tasks): a coroutine that never suspends leaves the task done before create_task
+  /// returns, without a loop turn. Unset: as the loop's eager_task_factory option says. Needs
+  /// the loop to be running on this thread; otherwise the task is scheduled as usual.
+  std::optional<bool> eager_start = std::nullopt;
+};
 
 namespace detail {
 
@@ -21,15 +37,20 @@ class task_state final : public task_base {
   using value_type = T;
   using body_handle = std::coroutine_handle<coro_promise<T>>;
 
-  /// Takes over `body`'s frame and schedules its first step.
-  static task_state* spawn(loop_core& loop, coro<T> body) {
+  /// Takes over `body`'s frame and starts it (see task_base::start), named `name` if not
+  /// empty (before an eager first step, so the coroutine sees its name).
+  static task_state* spawn(loop_core& loop, coro<T> body, bool eager,
+                           std::string* name = nullptr) {
     body_handle handle = body.release();
     if (!handle) {
       throw invalid_state_error("create_task: the coro is empty (moved from or already awaited)");
     }
     auto* state = new task_state(loop, handle);
     try {
-      state->start();
+      if (name != nullptr && !name->empty()) {
+        state->set_name(std::move(*name));
+      }
+      state->start(eager);
     } catch (...) {
       state->release();  // destroys the body too
       throw;
@@ -193,16 +214,24 @@ loop_core& loop_for_new_task();
 template <class T>
 task<T> spawn_task(loop_core& loop, coro<T> body) {
   loop.check_usable("create_task");
-  return task<T>(state_ref<task_state<T>>::adopt(task_state<T>::spawn(loop, std::move(body))));
+  return task<T>(state_ref<task_state<T>>::adopt(
+      task_state<T>::spawn(loop, std::move(body), loop.eager_tasks())));
 }
 
 template <class T>
 task<T> spawn_task(loop_core& loop, coro<T> body, std::string name) {
-  task<T> spawned = spawn_task(loop, std::move(body));
-  if (!name.empty()) {
-    spawned.set_name(std::move(name));
-  }
-  return spawned;
+  loop.check_usable("create_task");
+  return task<T>(state_ref<task_state<T>>::adopt(
+      task_state<T>::spawn(loop, std::move(body), loop.eager_tasks(), &name)));
+}
+
+template <class T>
+task<T> spawn_task(loop_core& loop, coro<T> body, task_options options) {
+  loop.check_usable("create_task");
+  const bool eager = options.eager_start.value_or(loop.eager_tasks());
+  std::string name = options.name.has_value() ? std::move(*options.name) : std::string();
+  return task<T>(state_ref<task_state<T>>::adopt(
+      task_state<T>::spawn(loop, std::move(body), eager, &name)));
 }
 }  // namespace detail
 
@@ -217,14 +246,20 @@ using coro_sink = coro<T>;
 template <class T>
 using coro_sink = coro<T>&&;
 #endif
+
+/// A task's name argument: a string, never a braced list (which is task_options: GCC 12 would
+/// otherwise also try `{.name = "x", .eager_start = true}` as std::string("x", true)).
+template <class Name>
+concept task_name = std::convertible_to<Name, std::string>;
 }  // namespace detail
 
 /// Schedules `body` as a task on the running loop (asyncio.create_task). It starts when the
 /// caller next suspends. Throws std::runtime_error when no loop is running on this thread and
 /// invalid_state_error for an empty coro (moved from or already awaited).
-template <class T>
-task<T> create_task(detail::coro_sink<T> body EDDY_DETAIL_LIFETIMEBOUND, std::string name) {
-  return detail::spawn_task(detail::loop_for_new_task(), std::move(body), std::move(name));
+template <class T, detail::task_name Name>
+task<T> create_task(detail::coro_sink<T> body EDDY_DETAIL_LIFETIMEBOUND, Name&& name) {
+  return detail::spawn_task(detail::loop_for_new_task(), std::move(body),
+                            std::string(std::forward<Name>(name)));
 }
 
 /// As above, named "Task-<n>". (An overload rather than a default argument: the spawn hot
@@ -232,6 +267,14 @@ task<T> create_task(detail::coro_sink<T> body EDDY_DETAIL_LIFETIMEBOUND, std::st
 template <class T>
 task<T> create_task(detail::coro_sink<T> body EDDY_DETAIL_LIFETIMEBOUND) {
   return detail::spawn_task(detail::loop_for_new_task(), std::move(body));
+}
+
+/// As above, with a name and eager start: `create_task(work(), {.eager_start = true})`. An
+/// eager task's coroutine runs inside this call, as the current task, until it first
+/// suspends; what it throws there is the task's exception, not this call's.
+template <class T>
+task<T> create_task(detail::coro_sink<T> body EDDY_DETAIL_LIFETIMEBOUND, task_options options) {
+  return detail::spawn_task(detail::loop_for_new_task(), std::move(body), std::move(options));
 }
 
 #ifndef EDDY_DETAIL_CORO_LIFETIME_CHECKS
@@ -251,8 +294,23 @@ task<T> create_task(coro<T>& body, std::string name = {}) {
 /// caller's handle still has it. Throws std::runtime_error when no loop is running.
 template <class Awaitable>
   requires detail::task_awaitable<Awaitable>
-auto create_task(Awaitable&& awaitable, std::string name = {}) {
-  return create_task(detail::body_for(std::forward<Awaitable>(awaitable)), std::move(name));
+auto create_task(Awaitable&& awaitable) {
+  return create_task(detail::body_for(std::forward<Awaitable>(awaitable)));
+}
+
+/// As above, named.
+template <class Awaitable, detail::task_name Name>
+  requires detail::task_awaitable<Awaitable>
+auto create_task(Awaitable&& awaitable, Name&& name) {
+  return create_task(detail::body_for(std::forward<Awaitable>(awaitable)),
+                     std::string(std::forward<Name>(name)));
+}
+
+/// As above, with task_options.
+template <class Awaitable>
+  requires detail::task_awaitable<Awaitable>
+auto create_task(Awaitable&& awaitable, task_options options) {
+  return create_task(detail::body_for(std::forward<Awaitable>(awaitable)), std::move(options));
 }
 
 /// Schedules `callable(args...)` as a task, where the callable returns a coro or any other
@@ -267,6 +325,14 @@ template <class Callable, class... Args>
 auto create_task(Callable&& callable, Args&&... args) {
   return create_task(
       detail::body_for_call(std::forward<Callable>(callable), std::forward<Args>(args)...));
+}
+
+/// A callable taking no arguments, with task_options:
+/// `create_task([name]() -> coro<void> {...}, {.name = name, .eager_start = true})`.
+template <class Callable>
+  requires detail::task_callable<Callable>
+auto create_task(Callable&& callable, task_options options) {
+  return create_task(detail::body_for_call(std::forward<Callable>(callable)), std::move(options));
 }
 
 }  // namespace eddy

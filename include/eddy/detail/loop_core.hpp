@@ -99,6 +99,9 @@ class loop_core {
   /// True once close() has begun: queued callbacks are then released without running.
   [[nodiscard]] bool is_closed_for_callbacks() const noexcept { return closed_; }
 
+  /// Whether create_task starts tasks eagerly by default (loop_options::eager_task_factory).
+  [[nodiscard]] bool eager_tasks() const noexcept { return eager_tasks_; }
+
   /// Whether loop_core at this address is alive on this thread (for late error reports).
   [[nodiscard]] static bool is_live(const loop_core* loop) noexcept;
 
@@ -151,6 +154,8 @@ class loop_core {
   bool stopping_ = false;
   bool closed_ = false;
   bool debug_ = false;
+  /// loop_options::eager_task_factory: create_task runs a task's first step at once.
+  bool eager_tasks_ = false;
   /// loop_options::virtual_time: the clock moves only when the idle loop jumps it forward.
   bool virtual_time_ = false;
   clock::time_point virtual_now_{};

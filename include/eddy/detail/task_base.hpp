@@ -137,12 +137,19 @@ class task_base : public future_base, public ready_node {
     }
   }
 
-  /// Registers with the loop and schedules the first step (asyncio's create_task). Throws
-  /// std::bad_alloc if the loop's task registry cannot grow (nothing is scheduled then).
-  void start() {
+  /// Registers with the loop and schedules the first step (asyncio's create_task). With
+  /// `eager`, and the loop running on this thread, the first step runs now instead, inside the
+  /// caller (3.12's eager tasks): the coroutine runs until it first suspends, as the current
+  /// task, and a coroutine that finishes there leaves the task done before start() returns.
+  /// Throws std::bad_alloc if the loop's task registry cannot grow (nothing is scheduled then).
+  void start(bool eager) {
     loop_->register_task(*this);
     add_ref();  // the loop's reference, dropped when the task finishes
-    loop_->schedule(*this);
+    if (eager && running_loop_on_thread == loop_) [[unlikely]] {
+      step(*this);
+    } else {
+      loop_->schedule(*this);
+    }
   }
 
   /// The destructor's "Task exception was never retrieved" report (out of line: cold).

@@ -269,7 +269,7 @@ class coroutine_call final : public concurrent_state<T> {
     coroutine_call& self = *static_cast<message&>(node).owner;
     if (loop_open && !self.done()) {
       try {
-        task<void> started = spawn_task(*self.loop_, settle_from(std::move(self.body_), concurrent_ref<coroutine_call>(&self)), {});
+        task<void> started = spawn_task(*self.loop_, settle_from(std::move(self.body_), concurrent_ref<coroutine_call>(&self)));
         self.task_ = started.state();
       } catch (...) {
         self.settle_exception(std::current_exception());
