@@ -102,6 +102,9 @@ void task_group::look_at_finished_child(detail::ready_node& node) noexcept {
     return;
   }
   group.errors_.push_back(failure);
+  if (!group.fatal_error_ && is_fatal_exception(failure)) {
+    group.fatal_error_ = failure;
+  }
   if (group.parent_.done()) {
     group.loop_->call_exception_handler({"Task exception was never retrieved (task_group)", failure, name});
     return;
@@ -124,6 +127,9 @@ void task_group::abort() noexcept {
 
 coro<void> task_group::exit(std::exception_ptr body_failure) {
   exiting_ = true;
+  if (!fatal_error_ && is_fatal_exception(body_failure)) {
+    fatal_error_ = body_failure;
+  }
   const bool body_cancelled = is_cancellation(body_failure);
   std::exception_ptr propagate_cancellation = body_cancelled ? body_failure : nullptr;
   if (body_failure && !aborting_) {
@@ -146,6 +152,9 @@ coro<void> task_group::exit(std::exception_ptr body_failure) {
     }
     all_finished_.reset();
   }
+  if (fatal_error_) {
+    throw_fatal_error(body_cancelled ? nullptr : body_failure);
+  }
   if (parent_cancel_requested_ && parent_.uncancel() == 0) {
     // The only cancellation was the group's own (after a child failed): do not propagate it.
     propagate_cancellation = nullptr;
@@ -164,6 +173,35 @@ coro<void> task_group::exit(std::exception_ptr body_failure) {
     }
     throw exception_group("unhandled errors in a task_group", std::move(errors_));
   }
+}
+
+void task_group::throw_fatal_error(const std::exception_ptr& body_failure) {
+  // Only one exception can come out, and asyncio lets the KeyboardInterrupt (or SystemExit)
+  // through: the other failures would be lost silently, so they are reported (gh-135736).
+  std::vector<std::exception_ptr> displaced;
+  for (const std::exception_ptr& error : errors_) {
+    if (error != fatal_error_) {
+      displaced.push_back(error);
+    }
+  }
+  if (body_failure && body_failure != fatal_error_) {
+    displaced.push_back(body_failure);
+  }
+  for (const std::exception_ptr& error : displaced) {
+    loop_->call_exception_handler({"task_group exception was not propagated because the group is being closed "
+                                   "with a fatal exception",
+                                   error, parent_.get_name()});
+  }
+  if (parent_cancel_requested_) {
+    parent_.uncancel();  // the group's own request (asyncio leaves it counted; see differences.md)
+  }
+  if (parent_.cancelling() > 0) {
+    // An outside cancellation as well: kept pending for the next await, as with an
+    // exception_group.
+    parent_.uncancel();
+    parent_.cancel();
+  }
+  std::rethrow_exception(fatal_error_);
 }
 
 }  // namespace eddy

@@ -771,3 +771,237 @@ TEST_CASE("taskgroup: nested groups each report their own failures", "[task_grou
     CHECK(value == 1);
   }());
 }
+
+// --- fatal exceptions: keyboard_interrupt passes through on its own ---------------------------
+// asyncio's TaskGroup lets KeyboardInterrupt and SystemExit (_is_base_error) out unwrapped once
+// the other children are done; any other exception that is not a std::exception (CPython's
+// MyBaseExc, a BaseException subclass) is grouped like a failure.
+
+namespace {
+
+struct my_base_exc {};
+
+eddy::coro<void> interrupt_after(std::chrono::milliseconds delay) {
+  co_await eddy::sleep(delay);
+  throw eddy::keyboard_interrupt();
+}
+
+eddy::coro<void> base_exc_after(std::chrono::milliseconds delay) {
+  co_await eddy::sleep(delay);
+  throw my_base_exc();
+}
+
+/// Sleeps long; whatever ends the sleep (the group's cancellation), throws `Error` instead, as
+/// `try: await asyncio.sleep(10) finally: raise Error` does.
+template <class Error>
+eddy::coro<void> sleep_then_raise(Error error) {
+  try {
+    co_await eddy::sleep(10s);
+  } catch (...) {
+  }
+  throw error;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "test_taskgroup_20: a keyboard_interrupt from the body comes out alone; the child's failure is "
+    "reported",
+    "[task_group]") {
+  eddy_test::error_log log;
+  eddy::runner runner;
+  log.attach(runner.get_loop());
+  runner.run([](eddy_test::error_log* errors) -> eddy::coro<void> {
+    bool interrupted = false;
+    bool grouped = false;
+    try {
+      co_await eddy::with_task_group([](eddy::task_group& g) -> eddy::coro<void> {
+        g.create_task(fail_after(1ms, "zero division"));
+        co_await sleep_then_raise(eddy::keyboard_interrupt());
+      });
+    } catch (const eddy::keyboard_interrupt&) {
+      interrupted = true;
+    } catch (const eddy::exception_group&) {
+      grouped = true;
+    }
+    CHECK(interrupted);
+    CHECK_FALSE(grouped);
+    // Not lost silently (gh-135736): the displaced failure went to the exception handler.
+    REQUIRE(errors->entries.size() == 1);
+    CHECK(eddy_test::holds<std::runtime_error>(errors->entries[0].exception));
+    CHECK(eddy::current_task().cancelling() == 0);
+    co_await eddy::sleep(0s);  // the group's own cancellation did not leak out
+  }(&log));
+}
+
+TEST_CASE(
+    "test_taskgroup_20a: another non-std::exception from the body is grouped with the child's "
+    "failure",
+    "[task_group]") {
+  eddy::run([]() -> eddy::coro<void> {
+    auto error = co_await eddy_test::caught<eddy::exception_group>(
+        eddy::with_task_group([](eddy::task_group& g) -> eddy::coro<void> {
+          g.create_task(fail_after(1ms, "zero division"));
+          co_await sleep_then_raise(my_base_exc());
+        }));
+    REQUIRE(error.has_value());
+    REQUIRE(error->exceptions().size() == 2);
+    CHECK(error->subgroup<my_base_exc>().has_value());
+    CHECK(error->subgroup<std::runtime_error>().has_value());
+  }());
+}
+
+TEST_CASE(
+    "test_taskgroup_21: a keyboard_interrupt from a child comes out alone, not the body's own "
+    "exception",
+    "[task_group]") {
+  // CPython skips this one (asyncio's loop stops on a KeyboardInterrupt in a task); eddy's
+  // tasks keep it as their exception, so the group can deliver it as documented.
+  eddy_test::error_log log;
+  eddy::runner runner;
+  log.attach(runner.get_loop());
+  runner.run([](eddy_test::error_log* errors) -> eddy::coro<void> {
+    bool interrupted = false;
+    try {
+      co_await eddy::with_task_group([](eddy::task_group& g) -> eddy::coro<void> {
+        g.create_task(interrupt_after(1ms));
+        co_await sleep_then_raise(std::logic_error("type error"));
+      });
+    } catch (const eddy::keyboard_interrupt&) {
+      interrupted = true;
+    }
+    CHECK(interrupted);
+    REQUIRE(errors->entries.size() == 1);
+    CHECK(eddy_test::holds<std::logic_error>(errors->entries[0].exception));
+    CHECK(eddy::current_task().cancelling() == 0);
+  }(&log));
+}
+
+TEST_CASE("test_taskgroup_21a: another non-std::exception from a child is grouped with the body's",
+          "[task_group]") {
+  eddy::run([]() -> eddy::coro<void> {
+    auto error = co_await eddy_test::caught<eddy::exception_group>(
+        eddy::with_task_group([](eddy::task_group& g) -> eddy::coro<void> {
+          g.create_task(base_exc_after(1ms));
+          co_await sleep_then_raise(std::logic_error("type error"));
+        }));
+    REQUIRE(error.has_value());
+    REQUIRE(error->exceptions().size() == 2);
+    CHECK(error->subgroup<my_base_exc>().has_value());
+    CHECK(error->subgroup<std::logic_error>().has_value());
+  }());
+}
+
+TEST_CASE(
+    "taskgroup: a keyboard_interrupt from a child cancels the other children and waits for them "
+    "first",
+    "[task_group]") {
+  eddy::run([]() -> eddy::coro<void> {
+    int cancels = 0;
+    eddy::task<void> sibling;
+    bool sibling_done_when_seen = false;
+    try {
+      co_await eddy::with_task_group([&](eddy::task_group& g) -> eddy::coro<void> {
+        sibling = g.create_task(sleep_counting_cancel(&cancels));
+        g.create_task(interrupt_after(1ms));
+        co_await eddy::sleep(10s);  // cancelled by the group
+      });
+    } catch (const eddy::keyboard_interrupt&) {
+      sibling_done_when_seen = sibling.done();
+    }
+    CHECK(sibling_done_when_seen);
+    CHECK(sibling.cancelled());
+    CHECK(cancels == 1);
+  }());
+}
+
+TEST_CASE(
+    "taskgroup: a keyboard_interrupt in the body before any await cancels the children and comes "
+    "out alone",
+    "[task_group]") {
+  eddy::run([]() -> eddy::coro<void> {
+    eddy::task<int> t1;
+    eddy::task<int> t2;
+    bool interrupted = false;
+    try {
+      co_await eddy::with_task_group([&](eddy::task_group& g) -> eddy::coro<void> {
+        t1 = g.create_task(value_after(10s, 42));
+        t2 = g.create_task(value_after(20s, 11));
+        throw eddy::keyboard_interrupt();
+        co_return;
+      });
+    } catch (const eddy::keyboard_interrupt&) {
+      interrupted = true;
+    }
+    CHECK(interrupted);
+    CHECK(t1.cancelled());
+    CHECK(t2.cancelled());
+  }());
+}
+
+TEST_CASE(
+    "taskgroup: a keyboard_interrupt goes through nested groups unwrapped and cancels the outer "
+    "children",
+    "[task_group]") {
+  eddy::run([]() -> eddy::coro<void> {
+    int cancels = 0;
+    bool interrupted = false;
+    try {
+      co_await eddy::with_task_group([&](eddy::task_group& outer) -> eddy::coro<void> {
+        outer.create_task(sleep_counting_cancel(&cancels));
+        co_await eddy::with_task_group([&](eddy::task_group& inner) -> eddy::coro<void> {
+          inner.create_task(sleep_counting_cancel(&cancels));
+          inner.create_task(interrupt_after(1ms));
+          co_return;
+        });
+      });
+    } catch (const eddy::keyboard_interrupt&) {
+      interrupted = true;
+    }
+    CHECK(interrupted);
+    CHECK(cancels == 2);
+  }());
+}
+
+TEST_CASE(
+    "taskgroup: a keyboard_interrupt during an outside cancel wins and the cancel stays pending",
+    "[task_group]") {
+  eddy::run([]() -> eddy::coro<void> {
+    auto runner = []() -> eddy::coro<bool> {
+      bool interrupted = false;
+      try {
+        co_await eddy::with_task_group([](eddy::task_group& g) -> eddy::coro<void> {
+          g.create_task(sleep_then_raise(eddy::keyboard_interrupt()));
+          co_await eddy::sleep(10s);
+        });
+      } catch (const eddy::keyboard_interrupt&) {
+        interrupted = true;
+      }
+      CHECK(interrupted);
+      CHECK(eddy::current_task().cancelling() == 1);  // the outside request is kept
+      bool cancelled_next = false;
+      try {
+        co_await eddy::sleep(0s);
+      } catch (const eddy::cancelled_error&) {
+        cancelled_next = true;
+      }
+      co_return cancelled_next;
+    };
+    auto r = eddy::create_task(runner());
+    co_await run_briefly();
+    r.cancel();
+    bool cancelled_next = co_await r;
+    CHECK(cancelled_next);
+  }());
+}
+
+TEST_CASE("taskgroup: a keyboard_interrupt from a child comes out of eddy::run", "[task_group]") {
+  CHECK_THROWS_AS(eddy::run([]() -> eddy::coro<void> {
+                    co_await eddy::with_task_group([](eddy::task_group& g) -> eddy::coro<void> {
+                      g.create_task(interrupt_after(1ms));
+                      g.create_task(value_after(10s, 1));
+                      co_return;
+                    });
+                  }()),
+                  eddy::keyboard_interrupt);
+}

@@ -12,15 +12,8 @@
 
 namespace eddy {
 
-/// What run() and runner::run() throw when Ctrl-C (SIGINT) cancelled the main task and the
-/// task ended cancelled (Python's KeyboardInterrupt). Like cancelled_error, and like Python's
-/// BaseException, it is deliberately not derived from std::exception, so
-/// `catch (const std::exception&)` does not swallow a Ctrl-C. A program that wants the usual
-/// exit status catches it in main() and returns 130 (128 + SIGINT).
-class keyboard_interrupt {
- public:
-  [[nodiscard]] const char* what() const noexcept { return "keyboard interrupt (SIGINT)"; }
-};
+// keyboard_interrupt, what run() throws after a Ctrl-C, is in errors.hpp (included above)
+// with the other exception types.
 
 /// Owns a loop for running coroutines from synchronous code (asyncio.Runner).
 ///

@@ -39,7 +39,8 @@ auto with_task_group(Body&& body);
 /// waits for all of them when the body ends. The first child to fail cancels the others and
 /// the body's task; every failure (and the body's own, if any) comes back together as one
 /// exception_group. A cancellation of the task running the group from outside reaches the
-/// children and is not swallowed.
+/// children and is not swallowed. A fatal exception (is_fatal_exception: keyboard_interrupt),
+/// from the body or a child, comes back on its own instead of in an exception_group.
 class task_group {
  public:
   task_group(const task_group&) = delete;
@@ -104,8 +105,11 @@ class task_group {
   static void look_at_finished_child(detail::ready_node& node) noexcept;
   void forget(member& child) noexcept;
   void abort() noexcept;
+  /// exit()'s end when a fatal exception came: reports the failures it displaces, settles the
+  /// cancellation count, and rethrows it.
+  [[noreturn]] void throw_fatal_error(const std::exception_ptr& body_failure);
   /// asyncio's TaskGroup.__aexit__: waits for the children, then throws what the group ends
-  /// with (nothing, a cancellation, or an exception_group).
+  /// with (nothing, a cancellation, an exception_group, or a fatal exception).
   [[nodiscard]] coro<void> exit(std::exception_ptr body_failure);
 
   detail::loop_core* loop_ = nullptr;
@@ -113,6 +117,9 @@ class task_group {
   member* members_ = nullptr;
   std::size_t count_ = 0;
   std::vector<std::exception_ptr> errors_;
+  /// The first fatal exception (keyboard_interrupt) from the body or a child, or null: thrown by
+  /// exit() instead of an exception_group (asyncio's TaskGroup._base_error).
+  std::exception_ptr fatal_error_;
   std::optional<future<void>> all_finished_;
   bool exiting_ = false;
   bool aborting_ = false;
@@ -127,8 +134,11 @@ using group_body_result_t = typename std::invoke_result_t<Body&, task_group&>::v
 /// Runs `body(group)` (a callable returning eddy::coro<R>) with a new task_group and yields
 /// what the body returns once every child has finished. Throws exception_group when children
 /// or the body failed, cancelled_error when the task was cancelled from outside, and
-/// std::logic_error when awaited outside a task. The task_group& is valid until the await
-/// ends: a pointer kept past it dangles.
+/// std::logic_error when awaited outside a task. A fatal exception (is_fatal_exception:
+/// keyboard_interrupt) raised by the body or by a child cancels the other children like any
+/// failure, but once they have finished it is rethrown itself, not in an exception_group; the
+/// first one wins, and the failures it displaces are reported to the loop's exception
+/// handler. The task_group& is valid until the await ends: a pointer kept past it dangles.
 ///
 /// Cancel safety: a cancellation of the awaiting task cancels the body and every child, waits
 /// for all of them to finish, and then throws cancelled_error.
