@@ -12,6 +12,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -51,6 +52,37 @@ eddy::coro<void> echo_lines(eddy::stream_reader reader, eddy::stream_writer writ
 eddy::coro<void> read_until_eof(eddy::stream_reader reader, eddy::stream_writer /*writer*/) {
   std::string rest = co_await reader.read();
   static_cast<void>(rest);
+}
+
+/// Counts the connections it serves (served is shared with the test), then echoes lines.
+eddy::coro<void> count_then_echo(std::shared_ptr<int> served, eddy::stream_reader reader,
+                                 eddy::stream_writer writer) {
+  ++*served;
+  eddy::coro<void> echoing = echo_lines(std::move(reader), std::move(writer));
+  co_await std::move(echoing);
+}
+
+/// A connection callback counting into `served`.
+struct counting_handler {
+  std::shared_ptr<int> served;
+  EDDY_CORO_WRAPPER eddy::coro<void> operator()(eddy::stream_reader reader,
+                                                eddy::stream_writer writer) const {
+    return count_then_echo(served, std::move(reader), std::move(writer));
+  }
+};
+
+/// Sends one line over a new connection and returns the echo.
+eddy::coro<std::string> echo_once(std::pair<eddy::stream_reader, eddy::stream_writer> streams) {
+  streams.second.write("ping\n");
+  std::string echoed = co_await streams.first.readline();
+  streams.second.close();
+  co_await streams.second.wait_closed();
+  co_return echoed;
+}
+
+bool file_exists(const std::string& path) {
+  struct stat info {};
+  return ::lstat(path.c_str(), &info) == 0;
 }
 
 std::uint16_t port_of(const eddy::server& server) {
@@ -479,4 +511,206 @@ TEST_CASE("start_server with a negative backlog throws std::invalid_argument", "
     CHECK(std::string(tcp->what()) == "start_server: backlog must be >= 0, got -1");
     CHECK(std::string(unix_socket->what()) == "start_unix_server: backlog must be >= 0, got -1");
   }());
+}
+
+// --- start_serving = false, start_serving(), serve_forever() (test_server.py) -----------------
+
+TEST_CASE("start_serving = false: connections are refused until start_serving(); then the "
+          "callback runs",
+          "[server][start_serving]") {
+  auto main = []() -> eddy::coro<void> {
+    auto served = std::make_shared<int>(0);
+    counting_handler handler{served};
+    eddy::server_options not_yet;
+    not_yet.start_serving = false;
+    eddy::server server = co_await eddy::start_server(handler, "127.0.0.1", 0, not_yet);
+    CHECK_FALSE(server.is_serving());
+    std::uint16_t port = port_of(server);  // bound already: the address is known
+    std::optional<std::system_error> refused =
+        co_await caught<std::system_error>(eddy::open_connection("127.0.0.1", port));
+    REQUIRE(refused);
+    CHECK(refused->code().value() == ECONNREFUSED);
+    co_await eddy::sleep(10ms);
+    CHECK(*served == 0);
+
+    co_await server.start_serving();
+    CHECK(server.is_serving());
+    co_await server.start_serving();  // already serving: nothing happens
+    CHECK(server.is_serving());
+    std::pair<eddy::stream_reader, eddy::stream_writer> connection1 = co_await eddy::open_connection("127.0.0.1", port);
+    std::string echoed = co_await echo_once(std::move(connection1));
+    CHECK(echoed == "ping\n");
+    CHECK(*served == 1);
+    server.close();
+    CHECK_FALSE(server.is_serving());
+    co_await server.wait_closed();
+    std::optional<std::runtime_error> closed =
+        co_await caught<std::runtime_error>(server.start_serving());
+    REQUIRE(closed);
+    CHECK(std::string(closed->what()) == "start_serving: the server is closed");
+  };
+  int before = eddy_test::open_descriptor_count();
+  eddy::run(main());
+  CHECK(eddy_test::open_descriptor_count() == before);
+}
+
+TEST_CASE("start_serving = false on a Unix server: refused until start_serving()",
+          "[server][start_serving][unix]") {
+  eddy_test::temp_dir dir;
+  std::string path = dir.file("later.sock");
+  auto main = [](std::string where) -> eddy::coro<void> {
+    auto served = std::make_shared<int>(0);
+    counting_handler handler{served};
+    eddy::server_options not_yet;
+    not_yet.start_serving = false;
+    eddy::server server = co_await eddy::start_unix_server(handler, where, not_yet);
+    CHECK_FALSE(server.is_serving());
+    CHECK(file_exists(where));
+    std::optional<std::system_error> refused =
+        co_await caught<std::system_error>(eddy::open_unix_connection(where));
+    REQUIRE(refused);
+    CHECK(refused->code().value() == ECONNREFUSED);
+    co_await eddy::sleep(10ms);
+    CHECK(*served == 0);
+
+    co_await server.start_serving();
+    CHECK(server.is_serving());
+    std::pair<eddy::stream_reader, eddy::stream_writer> connection2 = co_await eddy::open_unix_connection(where);
+    std::string echoed = co_await echo_once(std::move(connection2));
+    CHECK(echoed == "ping\n");
+    CHECK(*served == 1);
+    server.close();
+    co_await server.wait_closed();
+  };
+  int before = eddy_test::open_descriptor_count();
+  eddy::run(main(path));
+  CHECK_FALSE(file_exists(path));
+  CHECK(eddy_test::open_descriptor_count() == before);
+}
+
+TEST_CASE("serve_forever() starts a server that is not serving yet", "[server][start_serving]") {
+  eddy_test::temp_dir dir;
+  std::string path = dir.file("forever.sock");
+  auto main = [](std::string where) -> eddy::coro<void> {
+    auto served = std::make_shared<int>(0);
+    counting_handler handler{served};
+    eddy::server_options not_yet;
+    not_yet.start_serving = false;
+    eddy::server tcp = co_await eddy::start_server(handler, "127.0.0.1", 0, not_yet);
+    eddy::server unix_server = co_await eddy::start_unix_server(handler, where, not_yet);
+    CHECK_FALSE(tcp.is_serving());
+    CHECK_FALSE(unix_server.is_serving());
+    eddy::task<void> serving_tcp = eddy::create_task(tcp.serve_forever());
+    eddy::task<void> serving_unix = eddy::create_task(unix_server.serve_forever());
+    co_await eddy::sleep(0s);
+    CHECK(tcp.is_serving());
+    CHECK(unix_server.is_serving());
+    std::pair<eddy::stream_reader, eddy::stream_writer> connection3 = co_await eddy::open_connection("127.0.0.1", port_of(tcp));
+    std::string over_tcp = co_await echo_once(std::move(connection3));
+    std::pair<eddy::stream_reader, eddy::stream_writer> connection4 = co_await eddy::open_unix_connection(where);
+    std::string over_unix = co_await echo_once(std::move(connection4));
+    CHECK(over_tcp == "ping\n");
+    CHECK(over_unix == "ping\n");
+    CHECK(*served == 2);
+    serving_tcp.cancel();
+    serving_unix.cancel();
+    std::optional<eddy::cancelled_error> tcp_cancelled =
+        co_await caught<eddy::cancelled_error>(serving_tcp);
+    std::optional<eddy::cancelled_error> unix_cancelled =
+        co_await caught<eddy::cancelled_error>(serving_unix);
+    CHECK(tcp_cancelled);
+    CHECK(unix_cancelled);
+    CHECK_FALSE(tcp.is_serving());
+    CHECK_FALSE(unix_server.is_serving());
+  };
+  int before = eddy_test::open_descriptor_count();
+  eddy::run(main(path));
+  CHECK_FALSE(file_exists(path));
+  CHECK(eddy_test::open_descriptor_count() == before);
+}
+
+TEST_CASE("a server that never served closes its sockets; a Unix one removes its file",
+          "[server][start_serving][unix]") {
+  eddy_test::temp_dir dir;
+  std::string path = dir.file("never.sock");
+  auto main = [](std::string where) -> eddy::coro<void> {
+    eddy::server_options not_yet;
+    not_yet.start_serving = false;
+    eddy::server tcp = co_await eddy::start_server(echo_lines, "127.0.0.1", 0, not_yet);
+    eddy::server unix_server = co_await eddy::start_unix_server(echo_lines, where, not_yet);
+    REQUIRE(file_exists(where));
+    tcp.close();
+    unix_server.close();
+    CHECK(tcp.sockets().empty());
+    co_await tcp.wait_closed();
+    co_await unix_server.wait_closed();
+    CHECK_FALSE(file_exists(where));
+    std::optional<std::runtime_error> closed =
+        co_await caught<std::runtime_error>(tcp.serve_forever());
+    CHECK(closed);
+  };
+  int before = eddy_test::open_descriptor_count();
+  eddy::run(main(path));
+  CHECK(eddy_test::open_descriptor_count() == before);
+}
+
+// --- the Unix socket file on close (asyncio 3.13: only if st_ino is unchanged) ----------------
+
+TEST_CASE("closing a Unix server leaves alone a socket file another socket bound meanwhile",
+          "[server][unix]") {
+  eddy_test::temp_dir dir;
+  std::string path = dir.file("taken.sock");
+  auto main = [](std::string where) -> eddy::coro<void> {
+    eddy::event_loop& loop = eddy::get_running_loop();
+    eddy::server server = co_await eddy::start_unix_server(echo_lines, where);
+    REQUIRE(::unlink(where.c_str()) == 0);
+    eddy::socket other = eddy::socket::listen_unix(eddy::address::unix_path(where), 4);
+    struct stat bound {};
+    REQUIRE(::lstat(where.c_str(), &bound) == 0);
+    server.close();
+    co_await server.wait_closed();
+    struct stat after {};
+    REQUIRE(::lstat(where.c_str(), &after) == 0);
+    CHECK(S_ISSOCK(after.st_mode));
+    CHECK(after.st_dev == bound.st_dev);
+    CHECK(after.st_ino == bound.st_ino);
+    // It is still the other socket's address: a client reaches that one.
+    auto [reader, writer] = co_await eddy::open_unix_connection(where);
+    auto accepted = co_await loop.sock_accept(other);
+    CHECK(accepted.first.is_open());
+    writer.close();
+  };
+  int before = eddy_test::open_descriptor_count();
+  eddy::run(main(path));
+  CHECK(file_exists(path));
+  CHECK(eddy_test::open_descriptor_count() == before);
+}
+
+TEST_CASE("closing a Unix server leaves alone a regular file put at its path", "[server][unix]") {
+  eddy_test::temp_dir dir;
+  std::string path = dir.file("replaced.sock");
+  auto main = [](std::string where) -> eddy::coro<void> {
+    eddy::server server = co_await eddy::start_unix_server(echo_lines, where);
+    REQUIRE(::unlink(where.c_str()) == 0);
+    int file = ::open(where.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+    REQUIRE(file >= 0);
+    ::close(file);
+    server.close();
+    co_await server.wait_closed();
+    CHECK(file_exists(where));
+  };
+  eddy::run(main(path));
+}
+
+TEST_CASE("closing a Unix server removes its own socket file", "[server][unix]") {
+  eddy_test::temp_dir dir;
+  std::string path = dir.file("own.sock");
+  auto main = [](std::string where) -> eddy::coro<void> {
+    eddy::server server = co_await eddy::start_unix_server(echo_lines, where);
+    REQUIRE(file_exists(where));
+    server.close();
+    co_await server.wait_closed();
+    CHECK_FALSE(file_exists(where));
+  };
+  eddy::run(main(path));
 }

@@ -9,7 +9,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <array>
 #include <chrono>
+#include <exception>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -17,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "eddy/generator.hpp"
 #include "eddy/loop.hpp"
 #include "eddy/run.hpp"
 #include "eddy/task.hpp"
@@ -47,6 +51,32 @@ eddy::stream_reader reader_fed(std::string data,
   eddy::stream_options options;
   options.limit = limit;
   return eddy::open_streams(std::move(left), options).first;
+}
+
+/// A TCP connection over loopback: {client streams, server streams}.
+eddy::coro<std::pair<streams, streams>> tcp_pair() {
+  eddy::event_loop& loop = eddy::get_running_loop();
+  eddy::socket listener = eddy::socket::listen_tcp(eddy::address::parse("127.0.0.1", 0));
+  eddy::socket client = eddy::socket::tcp();
+  co_await loop.sock_connect(client, listener.local_address());
+  auto accepted = co_await loop.sock_accept(listener);
+  co_return std::pair{eddy::open_streams(std::move(client)),
+                      eddy::open_streams(std::move(accepted.first))};
+}
+
+/// The exception set_exception() is given in these tests (asyncio's tests use ValueError).
+std::exception_ptr value_error() {
+  return std::make_exception_ptr(std::invalid_argument("value error"));
+}
+
+/// Every line lines() yields, until it ends.
+eddy::coro<std::vector<std::string>> all_lines(eddy::stream_reader reader) {
+  eddy::async_generator<std::string> lines = reader.lines();
+  std::vector<std::string> seen;
+  while (std::optional<std::string> line = co_await lines.next()) {
+    seen.push_back(std::move(*line));
+  }
+  co_return seen;
 }
 
 }  // namespace
@@ -364,6 +394,242 @@ TEST_CASE("a cancelled read loses nothing that arrives afterwards", "[stream]") 
       std::string got = co_await server.first.readexactly(6);
       CHECK(got == "round" + std::to_string(round % 10));
     }
+  };
+  eddy::run(main());
+}
+
+// --- exception() / set_exception() (test_streams.py: test_exception*) -----------------------
+
+TEST_CASE("test_exception: exception() is null until set_exception(), then the one set",
+          "[stream][exception]") {
+  auto main = []() -> eddy::coro<void> {
+    auto [client, server] = stream_pair();
+    CHECK_FALSE(server.first.exception());
+    std::exception_ptr error = value_error();
+    server.first.set_exception(error);
+    CHECK(server.first.exception() == error);
+    std::exception_ptr replaced = value_error();
+    server.first.set_exception(replaced);
+    CHECK(server.first.exception() == replaced);
+    CHECK_THROWS_AS(server.first.set_exception(nullptr), std::invalid_argument);
+    CHECK_THROWS_AS(eddy::stream_reader().exception(), std::runtime_error);
+    CHECK_THROWS_AS(eddy::stream_reader().set_exception(error), std::runtime_error);
+    co_return;
+  };
+  eddy::run(main());
+}
+
+TEST_CASE("test_exception_waiter: set_exception() wakes the waiting readline, which throws it",
+          "[stream][exception]") {
+  auto main = []() -> eddy::coro<void> {
+    auto [client, server] = stream_pair();
+    eddy::task<std::string> reading = eddy::create_task(server.first.readline());
+    co_await eddy::sleep(5ms);
+    REQUIRE_FALSE(reading.done());
+    server.first.set_exception(value_error());
+    std::optional<std::invalid_argument> error = co_await caught<std::invalid_argument>(reading);
+    REQUIRE(error);
+    CHECK(std::string(error->what()) == "value error");
+    // The connection itself stays open: the other direction still works.
+    server.second.write("still open\n");
+    std::string line = co_await client.first.readline();
+    CHECK(line == "still open\n");
+  };
+  eddy::run(main());
+}
+
+TEST_CASE("set_exception() wakes a waiting readexactly and read_into too", "[stream][exception]") {
+  auto main = []() -> eddy::coro<void> {
+    auto [client, server] = stream_pair();
+    eddy::task<std::string> exactly = eddy::create_task(server.first.readexactly(10));
+    co_await eddy::sleep(2ms);
+    client.second.write("abc");  // part of what readexactly waits for
+    co_await eddy::sleep(5ms);
+    REQUIRE_FALSE(exactly.done());
+    server.first.set_exception(value_error());
+    std::optional<std::invalid_argument> error = co_await caught<std::invalid_argument>(exactly);
+    CHECK(error);
+
+    auto [client2, server2] = stream_pair();
+    std::array<char, 8> into{};
+    eddy::task<std::size_t> reading = eddy::create_task(server2.first.read_into(into));
+    co_await eddy::sleep(5ms);
+    REQUIRE_FALSE(reading.done());
+    server2.first.set_exception(value_error());
+    std::optional<std::invalid_argument> error2 = co_await caught<std::invalid_argument>(reading);
+    CHECK(error2);
+  };
+  eddy::run(main());
+}
+
+TEST_CASE("test_exception_cancel: set_exception() right after the waiting read was cancelled",
+          "[stream][exception][cancel]") {
+  auto main = []() -> eddy::coro<void> {
+    for (int yields = 0; yields < 2; ++yields) {
+      auto [client, server] = stream_pair();
+      eddy::task<std::string> reading = eddy::create_task(server.first.readline());
+      co_await eddy::sleep(5ms);
+      reading.cancel();
+      if (yields == 1) {
+        co_await eddy::sleep(0s);  // as the CPython test: run_briefly between the two
+      }
+      // Must not disturb the cancelled waiter: it ends cancelled, not with the exception.
+      server.first.set_exception(value_error());
+      std::optional<eddy::cancelled_error> cancelled = co_await caught<eddy::cancelled_error>(reading);
+      CHECK(cancelled);
+      CHECK(reading.cancelled());
+      // The next read throws the exception, and waits for nothing.
+      std::optional<std::invalid_argument> error =
+          co_await caught<std::invalid_argument>(server.first.readline());
+      CHECK(error);
+    }
+  };
+  eddy::run(main());
+}
+
+TEST_CASE("test_read_exception and friends: after set_exception() every read throws it, even "
+          "with data buffered",
+          "[stream][exception]") {
+  auto main = []() -> eddy::coro<void> {
+    eddy::stream_reader reader = reader_fed("line\nmore\n");
+    std::string first = co_await reader.read(2);
+    CHECK(first == "li");
+    reader.set_exception(value_error());
+    std::optional<std::invalid_argument> thrown1 = co_await caught<std::invalid_argument>(reader.read(2));
+    CHECK(thrown1);
+    std::optional<std::invalid_argument> thrown2 = co_await caught<std::invalid_argument>(reader.read());
+    CHECK(thrown2);
+    std::optional<std::invalid_argument> thrown3 = co_await caught<std::invalid_argument>(reader.readline());
+    CHECK(thrown3);
+    std::optional<std::invalid_argument> thrown4 = co_await caught<std::invalid_argument>(reader.readuntil("\n"));
+    CHECK(thrown4);
+    std::optional<std::invalid_argument> thrown5 = co_await caught<std::invalid_argument>(reader.readexactly(2));
+    CHECK(thrown5);
+    std::array<char, 4> into{};
+    std::optional<std::invalid_argument> thrown6 = co_await caught<std::invalid_argument>(reader.read_into(into));
+    CHECK(thrown6);
+    CHECK(reader.buffered() == 8);  // nothing was taken
+  };
+  eddy::run(main());
+}
+
+TEST_CASE("drain() throws the exception set on the reader, as asyncio's drain()",
+          "[stream][exception]") {
+  auto main = []() -> eddy::coro<void> {
+    auto [client, server] = stream_pair();
+    co_await server.second.drain();  // nothing set: returns
+    server.first.set_exception(value_error());
+    std::optional<std::invalid_argument> error =
+        co_await caught<std::invalid_argument>(server.second.drain());
+    CHECK(error);
+  };
+  eddy::run(main());
+}
+
+TEST_CASE("exception() is the connection's failure; set_exception() replaces it",
+          "[stream][exception][fault]") {
+  auto main = []() -> eddy::coro<void> {
+    auto [client, server] = co_await tcp_pair();
+    eddy::task<std::string> reading = eddy::create_task(server.first.read(100));
+    co_await eddy::sleep(5ms);
+    client.second.abort();  // SO_LINGER 0: the peer gets RST
+    std::optional<std::system_error> reset = co_await caught<std::system_error>(reading);
+    REQUIRE(reset);
+    CHECK(reset->code().value() == ECONNRESET);
+    std::exception_ptr failure = server.first.exception();
+    REQUIRE(failure);
+    CHECK(eddy_test::holds<std::system_error>(failure));
+    try {
+      std::rethrow_exception(failure);
+    } catch (const std::system_error& error) {
+      CHECK(error.code().value() == ECONNRESET);
+    }
+    server.first.set_exception(value_error());
+    CHECK(eddy_test::holds<std::invalid_argument>(server.first.exception()));
+    std::optional<std::invalid_argument> thrown7 = co_await caught<std::invalid_argument>(server.first.read(1));
+    CHECK(thrown7);
+  };
+  eddy::run(main());
+}
+
+// --- lines(): async for line in reader --------------------------------------------------------
+
+TEST_CASE("async for line in reader: lines() yields each line with its newline, then the last "
+          "partial line",
+          "[stream][lines]") {
+  auto main = []() -> eddy::coro<void> {
+    std::vector<std::string> partial_end = co_await all_lines(reader_fed("line1\nline2\nlast"));
+    CHECK(partial_end == std::vector<std::string>{"line1\n", "line2\n", "last"});
+    std::vector<std::string> newline_end = co_await all_lines(reader_fed("a\n\nb\n"));
+    CHECK(newline_end == std::vector<std::string>{"a\n", "\n", "b\n"});
+    std::vector<std::string> nothing = co_await all_lines(reader_fed(""));
+    CHECK(nothing.empty());
+    std::vector<std::string> collected = co_await eddy::collect(reader_fed("x\ny").lines());
+    CHECK(collected == std::vector<std::string>{"x\n", "y"});
+    CHECK_THROWS_AS(eddy::stream_reader().lines(), std::runtime_error);
+  };
+  eddy::run(main());
+}
+
+TEST_CASE("lines() waits for each line as it arrives and ends at end of file", "[stream][lines]") {
+  auto main = []() -> eddy::coro<void> {
+    auto [client, server] = co_await tcp_pair();
+    eddy::task<std::vector<std::string>> reading = eddy::create_task(all_lines(server.first));
+    client.second.write("one\ntw");
+    co_await eddy::sleep(5ms);
+    client.second.write("o\nthree");
+    co_await eddy::sleep(5ms);
+    CHECK_FALSE(reading.done());
+    client.second.close();
+    std::vector<std::string> seen = co_await reading;
+    CHECK(seen == std::vector<std::string>{"one\n", "two\n", "three"});
+  };
+  eddy::run(main());
+}
+
+TEST_CASE("lines(): a line over the limit comes out of next(); lines() again goes on",
+          "[stream][lines][limit]") {
+  auto main = []() -> eddy::coro<void> {
+    eddy::stream_reader reader = reader_fed("ok\n12345678\nafter\n", 7);
+    eddy::async_generator<std::string> lines = reader.lines();
+    std::optional<std::string> first = co_await lines.next();
+    CHECK(first == "ok\n");
+    std::optional<eddy::limit_overrun_error> overrun =
+        co_await caught<eddy::limit_overrun_error>(lines.next());
+    CHECK(overrun);
+    CHECK(lines.done());
+    std::vector<std::string> rest = co_await all_lines(reader);
+    CHECK(rest == std::vector<std::string>{"after\n"});
+  };
+  eddy::run(main());
+}
+
+TEST_CASE("lines(): set_exception() comes out of the waiting next()", "[stream][lines][exception]") {
+  auto main = []() -> eddy::coro<void> {
+    auto [client, server] = stream_pair();
+    eddy::task<std::vector<std::string>> reading = eddy::create_task(all_lines(server.first));
+    client.second.write("first\n");
+    co_await eddy::sleep(5ms);
+    REQUIRE_FALSE(reading.done());
+    server.first.set_exception(value_error());
+    std::optional<std::invalid_argument> error = co_await caught<std::invalid_argument>(reading);
+    CHECK(error);
+  };
+  eddy::run(main());
+}
+
+TEST_CASE("lines(): cancelling the consuming task loses nothing", "[stream][lines][cancel]") {
+  auto main = []() -> eddy::coro<void> {
+    auto [client, server] = stream_pair();
+    eddy::task<std::vector<std::string>> reading = eddy::create_task(all_lines(server.first));
+    client.second.write("par");
+    co_await eddy::sleep(5ms);
+    reading.cancel();
+    std::optional<eddy::cancelled_error> cancelled = co_await caught<eddy::cancelled_error>(reading);
+    CHECK(cancelled);
+    client.second.write("tial\n");
+    std::string line = co_await server.first.readline();
+    CHECK(line == "partial\n");
   };
   eddy::run(main());
 }

@@ -36,6 +36,33 @@ namespace detail {
 /// accepts again (asyncio waits a second; a shorter pause recovers sooner).
 constexpr auto accept_retry_delay = std::chrono::milliseconds(100);
 
+/// The socket file a Unix listener bound, as lstat() saw it right after bind(): on close the
+/// path is unlinked only if it still names that file (asyncio 3.13 compares st_ino; eddy
+/// compares st_dev too). Someone may have unlinked it and bound another socket there meanwhile.
+struct unix_socket_file {
+  std::string path;  ///< "" for TCP listeners, abstract names and files that could not be seen
+  dev_t device = 0;
+  ino_t inode = 0;
+
+  /// What lstat() says about `bound_path` now; nothing to clean up if it cannot be seen.
+  static unix_socket_file of(const std::string& bound_path) {
+    struct stat info {};
+    if (bound_path.empty() || ::lstat(bound_path.c_str(), &info) != 0 || !S_ISSOCK(info.st_mode)) {
+      return {};
+    }
+    return {bound_path, info.st_dev, info.st_ino};
+  }
+
+  /// Unlinks the path if it is still this file.
+  void remove_if_unchanged() const noexcept {
+    struct stat info {};
+    if (!path.empty() && ::lstat(path.c_str(), &info) == 0 && info.st_dev == device &&
+        info.st_ino == inode) {
+      ::unlink(path.c_str());
+    }
+  }
+};
+
 class server_state final : public connection_registry {
  public:
   server_state(client_handler handler, const server_options& options)
@@ -51,12 +78,17 @@ class server_state final : public connection_registry {
     }
   }
 
-  void listen_on(socket listener, std::string unix_path = {}) {
+  /// Adds a bound (not yet listening) socket; `file` is the Unix socket file to remove on
+  /// close, if any.
+  void listen_on(socket listener, unix_socket_file file = {}) {
     listeners_.push_back(std::move(listener));
-    unix_paths_.push_back(std::move(unix_path));
+    unix_files_.push_back(std::move(file));
   }
 
-  void start_accepting();
+  /// asyncio's Server._start_serving: listen() on every socket and start one accept loop
+  /// each. Does nothing when already serving or closed. Throws std::system_error when
+  /// listen() fails.
+  void start_serving();
   void close() noexcept;
   void connection_accepted(socket connection);
 
@@ -70,6 +102,7 @@ class server_state final : public connection_registry {
   }
 
   [[nodiscard]] bool closed() const noexcept { return closed_; }
+  [[nodiscard]] bool serving() const noexcept { return serving_ && !closed_; }
   [[nodiscard]] const socket& listener(std::size_t index) const { return listeners_[index]; }
 
   std::vector<address> addresses() const {
@@ -110,11 +143,7 @@ class server_state final : public connection_registry {
   void close_listener(std::size_t index) noexcept {
     if (index < listeners_.size() && listeners_[index].is_open()) {
       listeners_[index].close();
-      const std::string& path = unix_paths_[index];
-      struct stat info {};
-      if (!path.empty() && ::lstat(path.c_str(), &info) == 0 && S_ISSOCK(info.st_mode)) {
-        ::unlink(path.c_str());  // asyncio 3.13's cleanup_socket
-      }
+      unix_files_[index].remove_if_unchanged();  // asyncio 3.13's cleanup_socket
     }
   }
 
@@ -123,10 +152,16 @@ class server_state final : public connection_registry {
   std::shared_ptr<const client_handler> handler_;
   server_options options_;
   std::vector<socket> listeners_;
-  std::vector<std::string> unix_paths_;  ///< "" for TCP listeners
+  std::vector<unix_socket_file> unix_files_;  ///< one per listener
   std::vector<task<void>> accept_tasks_;
   std::uint32_t references_ = 0;
   std::size_t live_accept_loops_ = 0;
+  // The life of a server: bound (neither flag; start_serving = false) → serving_ (listening,
+  // one accept loop per socket) → closed_ (listeners closed once their accept loop is gone).
+  // close() may come straight from bound. serving_ is not reset by close(): it tells close()
+  // whether accept loops exist (which close the listeners as they end) or close() must close
+  // them itself; is_serving() is serving_ && !closed_.
+  bool serving_ = false;
   bool closed_ = false;
 };
 
@@ -228,7 +263,14 @@ coro<void> serve_client(coro<void> body, stream_writer writer,
 
 }  // namespace
 
-void server_state::start_accepting() {
+void server_state::start_serving() {
+  if (serving_ || closed_) {
+    return;
+  }
+  for (socket& listener : listeners_) {
+    listener.listen(options_.backlog);  // as asyncio: only now do connections queue
+  }
+  serving_ = true;
   for (std::size_t index = 0; index < listeners_.size(); ++index) {
     accept_loop_token token(*this, index);
     ++live_accept_loops_;
@@ -261,6 +303,12 @@ void server_state::close() noexcept {
     accepting.cancel();
   }
   accept_tasks_.clear();
+  if (!serving_) {
+    // Never served: no accept loop will close the listeners when it ends.
+    for (std::size_t index = 0; index < listeners_.size(); ++index) {
+      close_listener(index);
+    }
+  }
   try {
     closed_event.set();
   } catch (...) {
@@ -291,8 +339,7 @@ socket bind_listener(const addrinfo_entry& entry, const server_options& options)
         error.code(),
         fmt::format("error while attempting to bind on address {}", entry.addr.to_string()));
   }
-  listener.listen(options.backlog);
-  return listener;
+  return listener;  // listen() comes with start_serving (asyncio)
 }
 
 /// Throws std::invalid_argument for options no server can have.
@@ -332,7 +379,9 @@ coro<server> start_tcp_server(client_handler handler, std::string host, std::uin
   if (bound.empty()) {
     throw std::runtime_error("start_server: getaddrinfo() returned empty list for " + host);
   }
-  state->start_accepting();
+  if (options.start_serving) {
+    state->start_serving();
+  }
   co_return result;
 }
 
@@ -354,9 +403,10 @@ coro<server> start_unix_server_with(client_handler handler, std::string path,
   } catch (const std::system_error& error) {
     throw std::system_error(error.code(), "error while attempting to bind on address " + path);
   }
-  listener.listen(options.backlog);
-  state->listen_on(std::move(listener), path);
-  state->start_accepting();
+  state->listen_on(std::move(listener), unix_socket_file::of(path));
+  if (options.start_serving) {
+    state->start_serving();
+  }
   co_return result;
 }
 
@@ -403,6 +453,7 @@ coro<void> serve_until_closed([[maybe_unused]] server keep_alive, detail::server
     throw std::runtime_error(
         "serve_forever: the server is already being awaited on serve_forever()");
   }
+  state->start_serving();
   state->serving_forever = true;
   std::exception_ptr cancellation;
   try {
@@ -418,7 +469,19 @@ coro<void> serve_until_closed([[maybe_unused]] server keep_alive, detail::server
   }
 }
 
+coro<void> start_serving_body([[maybe_unused]] server keep_alive, detail::server_state* state) {
+  if (state->closed()) {
+    throw std::runtime_error("start_serving: the server is closed");
+  }
+  state->start_serving();
+  co_await sleep(std::chrono::seconds(0));  // as asyncio: one iteration, the accept loops start
+}
+
 }  // namespace
+
+coro<void> server::start_serving() const {
+  return start_serving_body(*this, &state("start_serving"));
+}
 
 coro<void> server::wait_closed() const { return wait_all_done(*this, &state("wait_closed")); }
 
@@ -426,7 +489,7 @@ coro<void> server::serve_forever() const {
   return serve_until_closed(*this, &state("serve_forever"));
 }
 
-bool server::is_serving() const { return !state("is_serving").closed(); }
+bool server::is_serving() const { return state("is_serving").serving(); }
 
 std::vector<address> server::sockets() const { return state("sockets").addresses(); }
 

@@ -158,8 +158,12 @@ detail::stream_state& stream_writer::state(const char* what) const {
   return *state_;
 }
 
-void stream_writer::throw_if_lost(const char* what) const {
-  state_->throw_if_failed(what);
+void stream_writer::throw_if_lost(const char* what, bool reader_exception_too) const {
+  if (reader_exception_too) {
+    state_->throw_if_read_failed(what);  // asyncio's drain() raises reader.exception() first
+  } else {
+    state_->throw_if_failed(what);
+  }
   // Closed by this side: the same error whether the flush has finished (epoll usually has, as
   // write() sends at once) or is still in the kernel (io_uring).
   if (state_->is_closing()) {

@@ -2,6 +2,7 @@
 // the shared buffer of detail::stream_state.
 #include <algorithm>
 #include <cstring>
+#include <exception>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -71,7 +72,7 @@ std::optional<separator_match> scan(const stream_state& s, const separator_set& 
 
 coro<std::string> readuntil_body(stream_reader self, separator_set separators, const char* what) {
   stream_state& s = stream_access::of(self);
-  s.throw_if_failed(what);
+  s.throw_if_read_failed(what);
   std::size_t offset = 0;
   std::optional<separator_match> match;
   while (!(match = scan(s, separators, offset))) {
@@ -80,7 +81,7 @@ coro<std::string> readuntil_body(stream_reader self, separator_set separators, c
       throw incomplete_read_error(std::move(rest), std::nullopt);
     }
     co_await s.receive(what);
-    s.throw_if_failed(what);
+    s.throw_if_read_failed(what);
   }
   if (match->start > s.limit()) {
     throw limit_overrun_error("Separator is found, but chunk is longer than limit", match->start);
@@ -117,7 +118,7 @@ coro<std::string> readline_body(stream_reader self) {
 
 coro<std::string> read_body(stream_reader self, std::ptrdiff_t n) {
   stream_state& s = stream_access::of(self);
-  s.throw_if_failed("read");
+  s.throw_if_read_failed("read");
   if (n == 0) {
     co_return std::string();
   }
@@ -125,34 +126,34 @@ coro<std::string> read_body(stream_reader self, std::ptrdiff_t n) {
     // Everything stays in the buffer until end of file, so a cancelled read(-1) loses nothing.
     while (!s.eof()) {
       co_await s.receive("read");
-      s.throw_if_failed("read");
+      s.throw_if_read_failed("read");
     }
     co_return s.take(s.buffered());
   }
   if (s.buffered() == 0 && !s.eof()) {
     co_await s.receive("read");
-    s.throw_if_failed("read");
+    s.throw_if_read_failed("read");
   }
   co_return s.take(std::min(static_cast<std::size_t>(n), s.buffered()));
 }
 
 coro<std::string> readexactly_body(stream_reader self, std::size_t n) {
   stream_state& s = stream_access::of(self);
-  s.throw_if_failed("readexactly");
+  s.throw_if_read_failed("readexactly");
   while (s.buffered() < n) {
     if (s.eof()) {
       std::string partial = s.take(s.buffered());
       throw incomplete_read_error(std::move(partial), n);
     }
     co_await s.receive("readexactly");
-    s.throw_if_failed("readexactly");
+    s.throw_if_read_failed("readexactly");
   }
   co_return s.take(n);
 }
 
 coro<std::size_t> read_into_body(stream_reader self, std::span<std::byte> into) {
   stream_state& s = stream_access::of(self);
-  s.throw_if_failed("read_into");
+  s.throw_if_read_failed("read_into");
   if (into.empty()) {
     co_return 0;
   }
@@ -166,11 +167,42 @@ coro<std::size_t> read_into_body(stream_reader self, std::span<std::byte> into) 
     co_return 0;
   }
   std::size_t count = co_await s.receive("read_into", into);
-  s.throw_if_failed("read_into");
+  if (count == 0) {
+    // Bytes already in `into` are returned even when set_exception() came meanwhile; the
+    // next read throws it.
+    s.throw_if_read_failed("read_into");
+  }
   co_return count;
 }
 
+/// `async for line in reader`: readline() until it returns "" (end of file).
+async_generator<std::string> lines_body(stream_reader self) {
+  for (;;) {
+    coro<std::string> reading = self.readline();
+    std::string line = co_await std::move(reading);
+    if (line.empty()) {
+      co_return;
+    }
+    co_yield std::move(line);
+  }
+}
+
 }  // namespace
+
+async_generator<std::string> stream_reader::lines() const {
+  state("lines");
+  return lines_body(*this);
+}
+
+std::exception_ptr stream_reader::exception() const { return state("exception").exception(); }
+
+void stream_reader::set_exception(std::exception_ptr error) const {
+  detail::stream_state& s = state("set_exception");
+  if (!error) {
+    throw std::invalid_argument("set_exception: the exception_ptr is null");
+  }
+  s.set_exception(std::move(error));
+}
 
 coro<std::string> stream_reader::read(std::ptrdiff_t n) const {
   state("read");

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <exception>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -92,6 +93,43 @@ void stream_state::throw_if_failed(const char* what) const {
   if (error_ != 0) {
     throw std::system_error(error_, std::system_category(), what);
   }
+}
+
+void stream_state::throw_if_read_failed(const char* what) const {
+  if (exception_) {
+    std::rethrow_exception(exception_);
+  }
+  throw_if_failed(what);
+}
+
+std::exception_ptr stream_state::exception() const {
+  if (exception_) {
+    return exception_;
+  }
+  if (error_ != 0) {
+    return std::make_exception_ptr(
+        std::system_error(error_, std::system_category(), "connection lost"));
+  }
+  return nullptr;
+}
+
+void stream_state::set_exception(std::exception_ptr error) noexcept {
+  exception_ = std::move(error);
+  stream_receive_awaiter* waiter = read_waiter_;
+  if (waiter == nullptr || waiter->cancel_requested_) {
+    return;  // nobody waits, or the waiter leaves with its cancellation anyway (asyncio)
+  }
+  if (read_op_.opcode == io_opcode::recv_multishot) {
+    // The armed receive feeds the buffer, not the waiter: it can leave at once.
+    read_waiter_ = nullptr;
+    waiter->result_ = 0;
+    waiter->task_->wake();
+    return;
+  }
+  // A plain receive owns the buffer (or the caller's span) until it completes: ask the kernel
+  // to stop; receive_completed wakes the waiter, and the read then throws exception_. Bytes
+  // that arrived first stay buffered (or, for read_into, are returned).
+  loop_->cancel_io(read_op_);
 }
 
 void stream_state::check_no_pending_read(const char* what) const {
@@ -502,6 +540,7 @@ void stream_state::fail(int error) noexcept {
     return;
   }
   error_ = error;
+  exception_ = nullptr;  // the failure replaces a set exception (asyncio's connection_lost)
   teardown();
 }
 

@@ -9,6 +9,7 @@
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <span>
 #include <string>
@@ -87,6 +88,17 @@ class stream_state {
   [[nodiscard]] std::size_t limit() const noexcept { return limit_; }
   /// Throws the connection's failure (std::system_error), if any.
   void throw_if_failed(const char* what) const;
+  /// What a read (and drain()) throws first: the exception set by set_exception(), else the
+  /// connection's failure (throw_if_failed).
+  void throw_if_read_failed(const char* what) const;
+  /// asyncio's StreamReader.exception(): the exception set, else the connection's failure as
+  /// a std::system_error, else null.
+  [[nodiscard]] std::exception_ptr exception() const;
+  /// asyncio's StreamReader.set_exception(): later reads throw `error`; a read waiting now is
+  /// woken and throws it (a multishot receive lets it go at once; a plain receive is cancelled
+  /// in the kernel and the reader resumes once the kernel let go of the buffer). `error` must
+  /// not be null.
+  void set_exception(std::exception_ptr error) noexcept;
   /// Throws std::runtime_error when a read already waits (asyncio's message).
   void check_no_pending_read(const char* what) const;
   /// An awaiter that receives once: into the buffer (`into` empty) or into `into`.
@@ -188,6 +200,9 @@ class stream_state {
   bool aborting_ = false;
   bool lost_ = false;
   int error_ = 0;  ///< errno of the failure, 0 if none
+  /// set_exception()'s exception, null if none. A later failure replaces it (as asyncio's
+  /// connection_lost calls set_exception), and a later set_exception() replaces that.
+  std::exception_ptr exception_;
 
   connection_registry* registry_ = nullptr;
   stream_state* registry_prev_ = nullptr;

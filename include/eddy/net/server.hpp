@@ -85,8 +85,11 @@ class server {
   server& operator=(server&& other) noexcept;
   ~server();
 
-  /// Stops accepting and closes the listening sockets (a Unix socket's file is removed, as
-  /// asyncio 3.13). Connections already accepted stay open. Calling it again does nothing.
+  /// Stops accepting and closes the listening sockets. A Unix socket's file is removed, as
+  /// asyncio 3.13, if the path still names the file the server bound (same st_dev and st_ino
+  /// as right after bind()): a socket someone else bound there meanwhile is left alone.
+  /// Connections already accepted stay open. Calling it again does nothing. Never throws but
+  /// std::runtime_error for an empty handle.
   void close() const;
   /// close() every live connection gracefully (what was written is still sent).
   void close_clients() const;
@@ -95,12 +98,22 @@ class server {
   /// Waits until the server is closed and every connection it accepted is closed (CPython
   /// 3.12.1+). Cancel safety: cancelling only stops the wait.
   [[nodiscard]] coro<void> wait_closed() const;
-  /// Serves until cancelled; then closes the server, waits as wait_closed() and rethrows the
-  /// cancellation (asyncio). Returns normally when close() is called from elsewhere (asyncio
-  /// raises CancelledError there; see docs/streams.md). Throws std::runtime_error if the
-  /// server is closed or another task already awaits serve_forever().
+  /// Starts serving a server made with server_options::start_serving = false: listen() on
+  /// each socket and start accepting (asyncio's Server.start_serving()). Does nothing if the
+  /// server already serves. Then yields to the loop once (as asyncio's sleep(0)), so the
+  /// accept loops have started when the await returns. Throws std::runtime_error if the server
+  /// is closed, std::system_error if listen() fails. Cancel safety: a cancellation is thrown at
+  /// that one yield; the server serves all the same.
+  [[nodiscard]] coro<void> start_serving() const;
+  /// Serves until cancelled, starting to serve first if the server does not yet (asyncio);
+  /// then closes the server, waits as wait_closed() and rethrows the cancellation (asyncio).
+  /// Returns normally when close() is called from elsewhere (asyncio raises CancelledError
+  /// there; see docs/streams.md). Throws std::runtime_error if the server is closed or another
+  /// task already awaits serve_forever(), std::system_error if listen() fails. Cancel safety:
+  /// cancelling closes the server (that is how it is meant to end).
   [[nodiscard]] coro<void> serve_forever() const;
-  /// True from start until close().
+  /// True while the server accepts connections: from start_server (or, with
+  /// start_serving = false, from start_serving() or serve_forever()) until close().
   [[nodiscard]] bool is_serving() const;
   /// The addresses the server listens on (getsockname of each listening socket; asyncio
   /// returns the socket objects). Empty once closed.
@@ -137,7 +150,8 @@ coro<server> start_unix_server_with(client_handler handler, std::string path,
 }  // namespace detail
 
 /// Listens on host:port and serves each connection with callback(reader, writer) as its own
-/// task (asyncio.start_server; serving starts at once). callback is any callable taking
+/// task (asyncio.start_server; serving starts at once unless options.start_serving is false,
+/// see server::start_serving()). callback is any callable taking
 /// (stream_reader, stream_writer) and returning coro<void> or another awaitable; it is copied
 /// (or moved) once into the server, which keeps it alive until the last connection's handler
 /// has returned. On GCC 12, a lambda with captures written inside the co_await is refused at
@@ -156,7 +170,8 @@ EDDY_DETAIL_OWNING_CORO_WRAPPER [[nodiscard]] coro<server> start_server(Callback
 }
 
 /// As start_server, on the Unix socket at path (asyncio.start_unix_server). A stale socket
-/// file at path is removed first; the file is removed again when the server closes.
+/// file at path is removed first; the file is removed again when the server closes, if it is
+/// still the one the server bound (see server::close()).
 template <class Callback>
   requires std::invocable<std::decay_t<Callback>&, stream_reader, stream_writer>
 EDDY_DETAIL_OWNING_CORO_WRAPPER [[nodiscard]] coro<server> start_unix_server(Callback&& callback, std::string path,

@@ -5,6 +5,7 @@
 #include <any>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <initializer_list>
 #include <span>
 #include <string>
@@ -14,6 +15,7 @@
 
 #include "eddy/coro.hpp"
 #include "eddy/detail/stream_state.hpp"
+#include "eddy/generator.hpp"
 #include "eddy/net/address.hpp"
 #include "eddy/net/socket.hpp"
 #include "eddy/net/stream_errors.hpp"
@@ -39,8 +41,9 @@ struct stream_access;
 /// buffer for the next read.
 ///
 /// Errors: once the connection failed (ECONNRESET, ...) every read throws that
-/// std::system_error (asyncio's set_exception); std::logic_error outside a task;
-/// std::runtime_error for a default-constructed (empty) reader.
+/// std::system_error, and after set_exception() every read throws the exception set (asyncio's
+/// set_exception); std::logic_error outside a task; std::runtime_error for a
+/// default-constructed (empty) reader.
 class stream_reader {
  public:
   /// asyncio's default limit: 64 KiB.
@@ -90,6 +93,38 @@ class stream_reader {
   /// next await instead, so nothing is lost.
   [[nodiscard]] coro<std::size_t> read_into(std::span<std::byte> into) const;
   [[nodiscard]] coro<std::size_t> read_into(std::span<char> into) const;
+
+  /// `async for line in reader`: an async generator of the lines readline() returns, each
+  /// with its "\n", ending at end of file (a last line without "\n" is yielded when it is
+  /// not empty). The generator holds a copy of this handle, so the connection stays open while
+  /// it exists. Iterate it with next():
+  ///
+  ///     auto lines = reader.lines();
+  ///     while (std::optional<std::string> line = co_await lines.next()) { use(*line); }
+  ///
+  /// next() throws what readline() throws (limit_overrun_error for a line over limit(), the
+  /// exception set with set_exception(), the connection's std::system_error, std::runtime_error
+  /// when another read waits); the generator is finished after that, and lines() may be called
+  /// again to go on reading. lines() itself throws std::runtime_error for an empty handle.
+  /// Cancel safety: as readline(): cancelled_error comes out of next(), the generator ends, and
+  /// nothing is lost (what arrived stays buffered for the next read).
+  [[nodiscard]] async_generator<std::string> lines() const;
+
+  /// asyncio's exception(): the exception set with set_exception(), else the connection's
+  /// failure as a std::system_error (ECONNRESET, ...; a new exception object per call), else
+  /// null. A failure after set_exception() replaces the exception set, as asyncio's
+  /// connection_lost() calls set_exception(). Never throws but std::runtime_error for an empty
+  /// handle.
+  [[nodiscard]] std::exception_ptr exception() const;
+
+  /// asyncio's set_exception(): every later read throws `error` (even with data buffered), and
+  /// so does the writer's drain(), as asyncio's. A read waiting now is woken and throws it;
+  /// bytes that arrived before it woke stay buffered (read_into returns those it already
+  /// wrote into the caller's span, and the next read throws). A waiting read that was already
+  /// cancelled throws cancelled_error instead. The connection itself stays open. Calling it
+  /// again replaces the exception. Throws std::invalid_argument for a null `error`,
+  /// std::runtime_error for an empty handle. Does not suspend.
+  void set_exception(std::exception_ptr error) const;
 
   /// True when end of file was seen and the buffer is empty (asyncio's at_eof()). The reader
   /// learns about end of file by reading, so this stays false until a read met it.
@@ -142,7 +177,8 @@ class stream_writer {
   void writelines(std::span<const std::string> pieces) const;
 
   /// Waits while more than the high-water mark is unsent, until at most the low-water mark
-  /// is (returns at once otherwise, without suspending). Throws the connection's error as
+  /// is (returns at once otherwise, without suspending). Throws the exception set with the
+  /// reader's set_exception() at once, before any wait, as asyncio's drain(). Throws the connection's error as
   /// std::system_error (EPIPE, ECONNRESET, ...) once it failed, and
   /// std::system_error(ECONNRESET, "drain: Connection lost") once close() or abort() was
   /// called, at once and on both backends, whether or not the buffer has been flushed yet
@@ -189,7 +225,9 @@ class stream_writer {
   friend struct detail::stream_access;
   explicit stream_writer(detail::stream_state* state) noexcept;
   detail::stream_state& state(const char* what) const;
-  void throw_if_lost(const char* what) const;
+  /// Throws the connection's failure, or ECONNRESET once closing; first the exception the
+  /// reader's set_exception() set, when reader_exception_too.
+  void throw_if_lost(const char* what, bool reader_exception_too) const;
 
   detail::stream_state* state_ = nullptr;
 };
@@ -208,10 +246,12 @@ class [[nodiscard]] stream_writer::drain_awaiter : public detail::sync_waiter {
     return suspend_in(writer_.state_->drain_waiters, awaiting);
   }
   void await_resume() {
-    if (task_ != nullptr) {
+    const bool waited = task_ != nullptr;
+    if (waited) {
       task_->end_wait(state_ == state::cancelled);
     }
-    writer_.throw_if_lost("drain");
+    // As asyncio's drain(), the reader's set_exception() is looked at before waiting only.
+    writer_.throw_if_lost("drain", !waited);
   }
 
  private:

@@ -61,6 +61,10 @@ struct server_options {
   bool reuse_address = true;
   /// SO_REUSEPORT.
   bool reuse_port = false;
+  /// Listen and accept at once (asyncio's default). false: the sockets are bound but not
+  /// listening (a client's connect is refused, ECONNREFUSED) until server.start_serving() or
+  /// server.serve_forever(), as asyncio's start_serving=False.
+  bool start_serving = true;
 
   [[nodiscard]] stream_options streams() const noexcept { return {limit, high_water, low_water}; }
 };
