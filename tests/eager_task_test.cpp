@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -14,6 +15,7 @@
 #include "eddy/gather.hpp"
 #include "eddy/loop.hpp"
 #include "eddy/run.hpp"
+#include "eddy/task_group.hpp"
 #include "eddy/time.hpp"
 #include "support.hpp"
 
@@ -193,5 +195,28 @@ TEST_CASE("test_await_future_during_eager_step: an eager step may await a done f
     CHECK(task.done());
     CHECK(task.result() == 9);
     co_return;
+  }());
+}
+
+TEST_CASE("task_group::create_task with eager start: a child that fails inside the call fails "
+          "the group",
+          "[eager][task_group]") {
+  eddy::run([]() -> eddy::coro<void> {
+    std::vector<std::string> log;
+    std::optional<eddy::exception_group> error;
+    try {
+      co_await eddy::with_task_group([&](eddy::task_group& g) -> eddy::coro<void> {
+        auto done = g.create_task(record_then_return(&log, 1), {.name = "first", .eager_start = true});
+        CHECK(done.done());
+        CHECK(done.get_name() == "first");
+        g.create_task(fail_at_once(), {.eager_start = true});
+        co_return;
+      });
+    } catch (const eddy::exception_group& group) {
+      error = group;
+    }
+    REQUIRE(error.has_value());
+    CHECK(error->exceptions().size() == 1);
+    CHECK(log == std::vector<std::string>{"ran"});
   }());
 }

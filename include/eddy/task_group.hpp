@@ -50,9 +50,21 @@ class task_group {
   /// Starts `body` as a child task. Throws std::runtime_error once the group is shutting down
   /// (a child failed, or the body was cancelled) or has finished.
   template <class T>
-  task<T> create_task(coro<T>&& body, std::string name = {}) {
+  task<T> create_task(coro<T>&& body) {
+    return create_task(std::move(body), task_options{});
+  }
+  /// Named.
+  template <class T, detail::task_name Name>
+  task<T> create_task(coro<T>&& body, Name&& name) {
+    return create_task(std::move(body), task_options{.name = std::string(std::forward<Name>(name))});
+  }
+  /// With a name and eager start (see eddy::task_options): `{.eager_start = true}`. A child that
+  /// finishes (or fails) inside this call is looked at by the group from the next iteration,
+  /// as any child that finished.
+  template <class T>
+  task<T> create_task(coro<T>&& body, task_options options) {
     check_open();
-    task<T> child = detail::spawn_task(*loop_, std::move(body), std::move(name));
+    task<T> child = detail::spawn_task(*loop_, std::move(body), std::move(options));
     adopt(child);
     return child;
   }
@@ -66,9 +78,29 @@ class task_group {
   /// A child task awaiting any awaitable (see eddy::create_task).
   template <class Awaitable>
     requires detail::task_awaitable<Awaitable>
-  auto create_task(Awaitable&& awaitable, std::string name = {}) {
+  auto create_task(Awaitable&& awaitable) {
     check_open();
-    return create_task(detail::body_for(std::forward<Awaitable>(awaitable)), std::move(name));
+    return create_task(detail::body_for(std::forward<Awaitable>(awaitable)));
+  }
+  template <class Awaitable, detail::task_name Name>
+    requires detail::task_awaitable<Awaitable>
+  auto create_task(Awaitable&& awaitable, Name&& name) {
+    check_open();
+    return create_task(detail::body_for(std::forward<Awaitable>(awaitable)),
+                       std::string(std::forward<Name>(name)));
+  }
+  template <class Awaitable>
+    requires detail::task_awaitable<Awaitable>
+  auto create_task(Awaitable&& awaitable, task_options options) {
+    check_open();
+    return create_task(detail::body_for(std::forward<Awaitable>(awaitable)), std::move(options));
+  }
+  /// A child task running `callable()` with task_options (see eddy::create_task).
+  template <class Callable>
+    requires detail::task_callable<Callable>
+  auto create_task(Callable&& callable, task_options options) {
+    check_open();
+    return create_task(detail::body_for_call(std::forward<Callable>(callable)), std::move(options));
   }
   /// A child task running `callable(args...)`; the task owns the callable and the arguments
   /// until its coroutine has finished (see eddy::create_task). Throws as above.
