@@ -220,3 +220,18 @@ TEST_CASE("task_group::create_task with eager start: a child that fails inside t
     CHECK(log == std::vector<std::string>{"ran"});
   }());
 }
+
+TEST_CASE("task_options written inline inside a co_await are safe under GCC 12", "[eager]") {
+  // GCC 12 makes a bitwise copy of an aggregate temporary inside co_await and destroys both:
+  // the name is an optional_arg, so that spelling frees nothing twice (run under ASan).
+  eddy::run([]() -> eddy::coro<void> {
+    std::vector<std::string> log;
+    int value = co_await eddy::create_task(
+        record_then_return(&log, 7), {.name = "a name too long for the small-string buffer",
+                                      .eager_start = true});
+    CHECK(value == 7);
+    int lazy = co_await eddy::create_task(record_then_return(&log, 8),
+                                          {.name = "another name well past fifteen characters"});
+    CHECK(lazy == 8);
+  }());
+}
