@@ -8,7 +8,8 @@
 #                                           again optimised (`optimised`: CMake's Release
 #                                           flags, -O3; `release`: -O2), then with clang-16
 #                                           (`clang`) and clang-19 (`clang19`), both
-#                                           ASan+UBSan, then the thread bridge under TSan
+#                                           ASan+UBSan, then the thread bridge and context
+#                                           variables under TSan
 #   scripts/quickstart.sh test --gcc-only   the same, GCC only
 #
 # Environment: EDDY_JOBS (build and ctest parallelism; default 2 for `test`, nproc otherwise),
@@ -170,7 +171,7 @@ if [[ $gcc_only == 0 ]]; then
     "clang $(clang++-16 -dumpversion 2>/dev/null || echo '?') (clang: ASan+UBSan)" "$jobs"
   run_suite clang19 \
     "clang $(clang++-19 -dumpversion 2>/dev/null || echo '?') (clang19: ASan+UBSan)" "$jobs"
-  run_subset tsan "GCC TSan (thread bridge)" "$jobs" '^thread$' thread_test
+  run_subset tsan "GCC TSan (thread bridge, contexts)" "$jobs" '^(thread|context)$' thread_test context_test
 fi
 
 echo

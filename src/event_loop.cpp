@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "backend/backend.hpp"
 #include "describe.hpp"
@@ -93,7 +94,12 @@ void event_loop::run_forever() {
   check_can_run();
   struct running_scope {
     event_loop& loop;
-    explicit running_scope(event_loop& running) : loop(running) {
+    // A loop run inside context::run (`ctx.run([&] { loop.run_until_complete(...); })`): the
+    // tasks it steps run in their own contexts, not in the run's (see task_base.hpp's
+    // current_context); the tasks created before the run already copied it.
+    detail::context_cell** outer_context;
+    explicit running_scope(event_loop& running)
+        : loop(running), outer_context(std::exchange(detail::current_context_slot, nullptr)) {
       loop.running_ = true;
       loop.owner_thread_ = std::this_thread::get_id();
       detail::running_loop_on_thread = &loop;
@@ -103,6 +109,7 @@ void event_loop::run_forever() {
       loop.stopping_ = false;
       loop.owner_thread_ = {};
       detail::running_loop_on_thread = nullptr;
+      detail::current_context_slot = outer_context;
     }
   } scope(*this);
   for (;;) {

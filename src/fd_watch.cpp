@@ -144,9 +144,14 @@ bool event_loop::remove_watch(int fd, bool for_writing) {
   return true;
 }
 
-void event_loop::add_reader(int fd, std::function<void()> callback) { add_watch(fd, false, std::move(callback)); }
+// The callback runs in a copy of the caller's context, as asyncio's Handle.
+void event_loop::add_reader(int fd, std::function<void()> callback) {
+  add_watch(fd, false, callback ? detail::in_current_context(std::move(callback)) : std::move(callback));
+}
 bool event_loop::remove_reader(int fd) { return remove_watch(fd, false); }
-void event_loop::add_writer(int fd, std::function<void()> callback) { add_watch(fd, true, std::move(callback)); }
+void event_loop::add_writer(int fd, std::function<void()> callback) {
+  add_watch(fd, true, callback ? detail::in_current_context(std::move(callback)) : std::move(callback));
+}
 bool event_loop::remove_writer(int fd) { return remove_watch(fd, true); }
 
 }  // namespace eddy

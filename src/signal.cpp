@@ -285,7 +285,7 @@ void event_loop::add_signal_handler(int signo, std::function<void()> callback) {
   if (!callback) {
     throw std::invalid_argument("add_signal_handler: the callback is empty");
   }
-  signals().add(signo, std::move(callback), false);
+  signals().add(signo, detail::in_current_context(std::move(callback)), false);  // as asyncio's Handle
 }
 
 bool event_loop::remove_signal_handler(int signo) {

@@ -75,6 +75,7 @@ void user_done_callback::invoke_and_report() noexcept {
   if (loop_of_callback_->is_closed_for_callbacks()) {
     return;
   }
+  context_scope in_context(context_);
   try {
     invoke();
   } catch (...) {
@@ -103,6 +104,7 @@ void callback_node::cancel() noexcept {
 void callback_node::run_callback(ready_node& node) noexcept {
   auto& self = static_cast<callback_node&>(node);
   if (!self.cancelled() && !self.loop_->is_closed_for_callbacks()) {
+    context_scope in_context(self.context_);
     try {
       self.invoke();
     } catch (...) {

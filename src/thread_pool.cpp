@@ -376,6 +376,7 @@ void loop_mailbox::close() noexcept {
 // --- loop calls ---------------------------------------------------------------------------
 
 loop_call_base::~loop_call_base() {
+  release_context(context_);
   if (mailbox_ != nullptr) {
     mailbox_->release();
   }

@@ -9,6 +9,7 @@
 #include <string>
 #include <utility>
 
+#include "eddy/context.hpp"
 #include "eddy/coro.hpp"
 #include "eddy/detail/awaitable_traits.hpp"
 #include "eddy/detail/result_state.hpp"
@@ -27,6 +28,9 @@ struct task_options {
   /// returns, without a loop turn. Unset: as the loop's eager_task_factory option says. Needs
   /// the loop to be running on this thread; otherwise the task is scheduled as usual.
   std::optional<bool> eager_start = std::nullopt;
+  /// The context the task runs in (asyncio's `context=`): variables it sets are set in this
+  /// context. Unset: a copy of the creator's current context.
+  optional_arg<eddy::context> context = std::nullopt;
 };
 
 namespace detail {
@@ -40,7 +44,7 @@ class task_state final : public task_base {
   /// Takes over `body`'s frame and starts it (see task_base::start), named `name` if not
   /// empty (before an eager first step, so the coroutine sees its name).
   static task_state* spawn(loop_core& loop, coro<T> body, bool eager,
-                           std::string* name = nullptr) {
+                           std::string* name = nullptr, context_cell* context = nullptr) {
     body_handle handle = body.release();
     if (!handle) {
       throw invalid_state_error("create_task: the coro is empty (moved from or already awaited)");
@@ -50,7 +54,7 @@ class task_state final : public task_base {
       if (name != nullptr && !name->empty()) {
         state->set_name(std::move(*name));
       }
-      state->start(eager);
+      state->start(eager, context);
     } catch (...) {
       state->release();  // destroys the body too
       throw;
@@ -115,6 +119,8 @@ class any_task {
   [[nodiscard]] std::exception_ptr exception() { return live()->exception(); }
   [[nodiscard]] std::string get_name() const { return live()->get_name(); }
   void set_name(std::string name) { live()->set_name(std::move(name)); }
+  /// The context the task runs in (Task.get_context()). Throws std::bad_alloc.
+  [[nodiscard]] context get_context() const { return context(detail::cell_ref(&live()->context())); }
 
   template <class Callback>
   std::uintptr_t add_done_callback(Callback callback) {
@@ -179,6 +185,9 @@ class task {
   /// "Task-N" unless set.
   [[nodiscard]] std::string get_name() const { return live()->get_name(); }
   void set_name(std::string name) { live()->set_name(std::move(name)); }
+  /// The context the task runs in (Task.get_context()): a copy of its creator's, or the one
+  /// given in task_options. Throws std::bad_alloc.
+  [[nodiscard]] context get_context() const { return context(detail::cell_ref(&live()->context())); }
 
   /// Calls `callback(task&)` (or `callback()`) through the loop once the task is done.
   template <class Callback>
@@ -230,8 +239,9 @@ task<T> spawn_task(loop_core& loop, coro<T> body, task_options options) {
   loop.check_usable("create_task");
   const bool eager = options.eager_start.value_or(loop.eager_tasks());
   std::string name = options.name.has_value() ? std::move(*options.name) : std::string();
+  context_cell* context = options.context.has_value() ? options.context->cell() : nullptr;
   return task<T>(state_ref<task_state<T>>::adopt(
-      task_state<T>::spawn(loop, std::move(body), eager, &name)));
+      task_state<T>::spawn(loop, std::move(body), eager, &name, context)));
 }
 }  // namespace detail
 

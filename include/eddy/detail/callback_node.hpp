@@ -10,20 +10,23 @@
 
 #include "eddy/detail/frame_allocator.hpp"
 #include "eddy/detail/loop_core.hpp"
+#include "eddy/detail/task_base.hpp"
 
 namespace eddy::detail {
 
 /// Shared by the loop (while queued or armed as a timer) and the user's handle; the count is
-/// atomic because call_soon_threadsafe hands it across threads.
+/// atomic because call_soon_threadsafe hands it across threads. The callback runs in a copy of
+/// the context it was scheduled from (asyncio's Handle), taken on the scheduling thread.
 class callback_node : public ready_node, public timer_node, public recycled {
  public:
-  explicit callback_node(loop_core& loop) noexcept : loop_(&loop) {
+  /// Throws std::bad_alloc if the current context cannot be copied.
+  explicit callback_node(loop_core& loop) : loop_(&loop), context_(capture_context()) {
     run = &run_callback;
     fire = &timer_fired;
   }
   callback_node(const callback_node&) = delete;
   callback_node& operator=(const callback_node&) = delete;
-  virtual ~callback_node() = default;
+  virtual ~callback_node() { release_context(context_); }
 
   void add_ref() noexcept { references_.fetch_add(1, std::memory_order_relaxed); }
   void release() noexcept {
@@ -48,6 +51,7 @@ class callback_node : public ready_node, public timer_node, public recycled {
   }
 
   loop_core* loop_;
+  context_cell* context_;  ///< null: the empty context
   std::atomic<std::uint32_t> references_{1};
   std::atomic<bool> cancelled_{false};
 };

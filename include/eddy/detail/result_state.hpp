@@ -132,7 +132,7 @@ class user_done_callback : public done_link, public ready_node, public recycled 
  public:
   user_done_callback(const user_done_callback&) = delete;
   user_done_callback& operator=(const user_done_callback&) = delete;
-  virtual ~user_done_callback() = default;
+  virtual ~user_done_callback() { release_context(context_); }
 
   /// Links a new callback to `state`, or schedules it at once if state is done.
   static std::uintptr_t attach(future_base& state, user_done_callback* callback) noexcept {
@@ -157,7 +157,8 @@ class user_done_callback : public done_link, public ready_node, public recycled 
   }
 
  protected:
-  user_done_callback() noexcept {
+  /// Throws std::bad_alloc if the current context cannot be copied.
+  user_done_callback() : context_(capture_context()) {
     on_done = [](done_link& link, future_base& state) noexcept {
       state.loop().schedule(static_cast<user_done_callback&>(link));
     };
@@ -175,6 +176,9 @@ class user_done_callback : public done_link, public ready_node, public recycled 
   void invoke_and_report() noexcept;
 
   loop_core* loop_of_callback_ = nullptr;
+  /// The context add_done_callback was called in (a copy; null: empty): the callback runs
+  /// there, as asyncio's done callbacks do.
+  context_cell* context_;
 };
 
 template <class Handle, class Callback>

@@ -10,9 +10,23 @@
 #include <string>
 #include <utility>
 
+#include "eddy/detail/context_state.hpp"
 #include "eddy/detail/future_base.hpp"
 
 namespace eddy::detail {
+
+/// The current context's slot (never null; what it holds may be): a callback's or a
+/// context::run's (current_context_slot), else the running task's, else the thread's own.
+[[nodiscard]] context_cell*& current_context() noexcept;
+
+/// A copy of the current context for something being scheduled (a task, a callback, a
+/// to_thread call), adopted by the caller; null while no variable has a value there, which is
+/// the spawn hot path: a few thread-local loads and compares. Throws std::bad_alloc.
+[[nodiscard]] context_cell* capture_context();
+
+/// The current context for writing: a slot still empty gets a new cell (the thread's own is
+/// then released at thread exit). Throws std::bad_alloc.
+[[nodiscard]] context_cell& current_context_for_writing();
 
 class task_base : public future_base, public ready_node {
  public:
@@ -116,6 +130,15 @@ class task_base : public future_base, public ready_node {
     release();
   }
 
+  /// The context the task runs in (Task.get_context()): made now if the task has had none
+  /// yet, since no variable had a value where it was created. Throws std::bad_alloc.
+  [[nodiscard]] context_cell& context() {
+    if (context_ == nullptr) {
+      context_ = new context_cell();
+    }
+    return *context_;
+  }
+
   /// The task a ready node belongs to, or null if the node is something else.
   [[nodiscard]] static task_base* task_of(ready_node& node) noexcept {
     return node.run == &step ? static_cast<task_base*>(&node) : nullptr;
@@ -135,18 +158,32 @@ class task_base : public future_base, public ready_node {
     if (body_) [[unlikely]] {
       body_.destroy();  // a task released while pending by a loop that never ran it
     }
+    release_context(context_);
   }
 
   /// Registers with the loop and schedules the first step (asyncio's create_task). With
   /// `eager`, and the loop running on this thread, the first step runs now instead, inside the
   /// caller (3.12's eager tasks): the coroutine runs until it first suspends, as the current
   /// task, and a coroutine that finishes there leaves the task done before start() returns.
-  /// Throws std::bad_alloc if the loop's task registry cannot grow (nothing is scheduled then).
-  void start(bool eager) {
+  /// The task runs in `given` (referenced once more) if not null, else in a copy of the
+  /// current context (contextvars.copy_context, free while no variable has a value).
+  /// Throws std::bad_alloc if the loop's task registry cannot grow or the context cannot be
+  /// copied (nothing is scheduled then).
+  void start(bool eager, context_cell* given = nullptr) {
+    if (given != nullptr) [[unlikely]] {
+      given->add_ref();
+      context_ = given;
+    } else {
+      context_ = capture_context();
+    }
     loop_->register_task(*this);
     add_ref();  // the loop's reference, dropped when the task finishes
     if (eager && running_loop_on_thread == loop_) [[unlikely]] {
+      // The step runs in this task's context, not in a callback's or a context::run's that
+      // may be current here.
+      context_cell** outer_context = std::exchange(current_context_slot, nullptr);
       step(*this);
+      current_context_slot = outer_context;
     } else {
       loop_->schedule(*this);
     }
@@ -220,6 +257,10 @@ class task_base : public future_base, public ready_node {
 
   std::coroutine_handle<> resume_point_;
   wait_base* waiting_ = nullptr;
+  context_cell* context_ = nullptr;  ///< null: empty so far (no variable had a value)
+
+  friend context_cell*& current_context() noexcept;
+  friend context_cell* capture_context();
   std::uint64_t id_ = 0;
   std::uint32_t cancel_requests_ = 0;
 
@@ -231,5 +272,31 @@ class task_base : public future_base, public ready_node {
   bool must_cancel_ = false;
   bool started_ = false;
 };
+
+inline context_cell*& current_context() noexcept {
+  if (context_cell** slot = current_context_slot) [[unlikely]] {
+    return *slot;
+  }
+  if (task_base* task = running_task_on_thread) [[likely]] {
+    return task->context_;
+  }
+  return thread_context;
+}
+
+inline context_cell* capture_context() {
+  // current_context() by value: loads, no address arithmetic for the thread's own slot.
+  context_cell* cell;
+  if (context_cell** slot = current_context_slot) [[unlikely]] {
+    cell = *slot;
+  } else if (task_base* task = running_task_on_thread) [[likely]] {
+    cell = task->context_;
+  } else {
+    cell = thread_context;
+  }
+  if (cell == nullptr || cell->empty()) [[likely]] {
+    return nullptr;
+  }
+  return cell->copy();
+}
 
 }  // namespace eddy::detail

@@ -202,6 +202,13 @@ class loop_call_base : public thread_work, public mail_node, public recycled {
     notify_owner_ = notify;
   }
 
+  /// Loop thread, before start(): the call runs in `context` on its worker (adopted; null:
+  /// the empty context). to_thread's, as asyncio's, which copies the caller's context.
+  void run_in(context_cell* context) noexcept {
+    release_context(context_);
+    context_ = context;
+  }
+
   /// Loop thread, once: queues the call on `executor` (null: the loop's default executor).
   /// Throws std::runtime_error if that executor is shut down (the call is then not queued).
   void start(loop_core& loop, thread_pool_executor* executor);
@@ -268,6 +275,7 @@ class loop_call_base : public thread_work, public mail_node, public recycled {
   static void discard_work(thread_work& work) noexcept;
 
   std::exception_ptr exception_;  ///< written by the worker before send_back
+  context_cell* context_ = nullptr;  ///< what the worker runs the call in (see run_in)
 
  private:
   static void delivered(mail_node& node, bool loop_open) noexcept {
@@ -339,6 +347,7 @@ class loop_call_of final : public loop_call<R> {
     if (!self.claim()) {
       return false;
     }
+    context_scope in_context(self.context_);
     run_and_record<R>(self.invocation_, self.value_, self.has_value_, self.exception_);
     return true;  // then publish_work
   }
@@ -386,6 +395,7 @@ class [[nodiscard]] to_thread_awaiter final : wait_base {
       return false;  // a cancellation is pending: nothing runs, await_resume throws it
     }
     try {
+      call_->run_in(capture_context());
       call_->watch(this, &finished);
       call_->start(task_->loop(), executor_);
     } catch (...) {

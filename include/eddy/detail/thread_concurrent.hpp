@@ -240,7 +240,10 @@ class pool_call final : public concurrent_state<R>, public thread_work {
 template <class T>
 class coroutine_call final : public concurrent_state<T> {
  public:
-  coroutine_call(coro<T> body, loop_core& loop) : body_(std::move(body)), loop_(&loop), mailbox_(&mailbox_of(loop)) {
+  /// The task will start in a copy of the submitting thread's context (asyncio's task gets
+  /// that of the call_soon_threadsafe handle that creates it).
+  coroutine_call(coro<T> body, loop_core& loop)
+      : body_(std::move(body)), loop_(&loop), mailbox_(&mailbox_of(loop)), context_(capture_context()) {
     mailbox_->add_ref();
     start_mail_.owner = this;
     start_mail_.deliver = &start_on_loop;
@@ -262,13 +265,17 @@ class coroutine_call final : public concurrent_state<T> {
     coroutine_call* owner = nullptr;
   };
 
-  ~coroutine_call() override { mailbox_->release(); }
+  ~coroutine_call() override {
+    mailbox_->release();
+    release_context(context_);
+  }
 
   /// Loop thread, or (loop closed) the thread that found out.
   static void start_on_loop(mail_node& node, bool loop_open) noexcept {
     coroutine_call& self = *static_cast<message&>(node).owner;
     if (loop_open && !self.done()) {
       try {
+        context_scope in_context(self.context_);
         task<void> started = spawn_task(*self.loop_, settle_from(std::move(self.body_), concurrent_ref<coroutine_call>(&self)));
         self.task_ = started.state();
       } catch (...) {
@@ -333,6 +340,7 @@ class coroutine_call final : public concurrent_state<T> {
   coro<T> body_;      ///< the caller's thread until posted, then the loop's
   loop_core* loop_;   ///< used on the loop's thread only
   loop_mailbox* mailbox_;
+  context_cell* context_;  ///< the submitting thread's (a copy; null: empty)
   task_base* task_ = nullptr;  ///< loop thread only: the task, while its body runs
   message start_mail_;
   message cancel_mail_;
