@@ -10,6 +10,7 @@
 #include <tuple>
 #include <utility>
 
+#include "eddy/errors.hpp"
 #include "eddy/gather.hpp"
 
 namespace eddy {
@@ -62,7 +63,7 @@ coro<communicate_result> communicate_with(std::shared_ptr<detail::child_watch> c
 
 detail::child_watch& process::live(const char* what) const {
   if (!child_) {
-    throw std::runtime_error(std::string("process::") + what + ": the process handle is empty");
+    throw invalid_state_error(std::string("process::") + what + ": the process handle is empty");
   }
   return *child_;
 }

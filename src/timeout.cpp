@@ -5,7 +5,7 @@
 
 namespace eddy {
 
-void timeout_scope::enter() {
+void timeout_scope::enter(detail::timeout_scope_key) {
   task_ = current_task();
   if (!task_) {
     throw std::logic_error("timeout() must be awaited inside an eddy task");
@@ -44,7 +44,7 @@ void timeout_scope::on_deadline() {
   state_ = state::expiring;
 }
 
-void timeout_scope::exit(std::exception_ptr failure) {
+void timeout_scope::exit(detail::timeout_scope_key, std::exception_ptr failure) {
   timer_.cancel();
   if (state_ == state::expiring) {
     state_ = state::expired;

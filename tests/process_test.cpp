@@ -243,7 +243,7 @@ TEST_CASE("bad options throw std::invalid_argument naming the function") {
   }());
   eddy::process empty;
   CHECK_FALSE(empty);
-  CHECK_THROWS_AS(empty.pid(), std::runtime_error);
+  CHECK_THROWS_AS(empty.pid(), eddy::invalid_state_error);
 }
 
 TEST_CASE("terminate, kill and send_signal; returncode is minus the signal number") {

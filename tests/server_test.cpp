@@ -487,8 +487,8 @@ TEST_CASE("the server keeps a capturing handler alive until the last connection'
 TEST_CASE("a default-constructed server is an empty handle", "[server][args]") {
   eddy::server empty;
   CHECK_FALSE(empty);
-  CHECK_THROWS_AS(empty.close(), std::runtime_error);
-  CHECK_THROWS_AS(static_cast<void>(empty.is_serving()), std::runtime_error);
+  CHECK_THROWS_AS(empty.close(), eddy::invalid_state_error);
+  CHECK_THROWS_AS(static_cast<void>(empty.is_serving()), eddy::invalid_state_error);
   eddy::run([]() -> eddy::coro<void> {
     eddy::server later;  // filled in once the server has started, as a member would be
     later = co_await eddy::start_server(echo_lines, "127.0.0.1", 0);

@@ -229,8 +229,8 @@ TEST_CASE("bad arguments throw std::invalid_argument at once", "[stream][args]")
     CHECK_THROWS_AS(server.first.readuntil(std::vector<std::string>{}), std::invalid_argument);
     auto [a, b] = eddy::socket::pair();
     CHECK_THROWS_AS(eddy::open_streams(std::move(a), {.limit = 0}), std::invalid_argument);
-    CHECK_THROWS_AS(eddy::stream_reader().read(), std::runtime_error);
-    CHECK_THROWS_AS(eddy::stream_writer().write("x"), std::runtime_error);
+    CHECK_THROWS_AS(eddy::stream_reader().read(), eddy::invalid_state_error);
+    CHECK_THROWS_AS(eddy::stream_writer().write("x"), eddy::invalid_state_error);
     co_return;
   };
   eddy::run(main());
@@ -412,8 +412,8 @@ TEST_CASE("test_exception: exception() is null until set_exception(), then the o
     server.first.set_exception(replaced);
     CHECK(server.first.exception() == replaced);
     CHECK_THROWS_AS(server.first.set_exception(nullptr), std::invalid_argument);
-    CHECK_THROWS_AS(eddy::stream_reader().exception(), std::runtime_error);
-    CHECK_THROWS_AS(eddy::stream_reader().set_exception(error), std::runtime_error);
+    CHECK_THROWS_AS(eddy::stream_reader().exception(), eddy::invalid_state_error);
+    CHECK_THROWS_AS(eddy::stream_reader().set_exception(error), eddy::invalid_state_error);
     co_return;
   };
   eddy::run(main());
@@ -566,7 +566,7 @@ TEST_CASE("async for line in reader: lines() yields each line with its newline, 
     CHECK(nothing.empty());
     std::vector<std::string> collected = co_await eddy::collect(reader_fed("x\ny").lines());
     CHECK(collected == std::vector<std::string>{"x\n", "y"});
-    CHECK_THROWS_AS(eddy::stream_reader().lines(), std::runtime_error);
+    CHECK_THROWS_AS(eddy::stream_reader().lines(), eddy::invalid_state_error);
   };
   eddy::run(main());
 }

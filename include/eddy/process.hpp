@@ -117,7 +117,7 @@ struct communicate_result {
 /// rather than asyncio's proc.stdin/stdout/stderr: those three names are C macros.
 class process {
  public:
-  /// An empty handle; every member but operator bool throws std::runtime_error.
+  /// An empty handle; every member but operator bool throws invalid_state_error.
   process() noexcept = default;
 
   /// The child's process id.

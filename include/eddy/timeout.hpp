@@ -25,6 +25,14 @@
 
 namespace eddy {
 
+namespace detail {
+/// The key to timeout_scope's driving members, which eddy::timeout / timeout_at alone use: a
+/// detail type keeps them out of the public API (the passkey idiom).
+struct timeout_scope_key {
+  explicit timeout_scope_key() = default;
+};
+}  // namespace detail
+
 /// The deadline of one timeout() body (asyncio.Timeout). Handed to a body that asks for it.
 ///
 /// Implemented as CPython 3.11+ does: at the deadline the task running the body is cancelled;
@@ -48,12 +56,12 @@ class timeout_scope {
   timeout_scope& operator=(const timeout_scope&) = delete;
   ~timeout_scope() { timer_.cancel(); }
 
-  /// Internal: use eddy::timeout / timeout_at.
-  explicit timeout_scope(std::optional<clock::time_point> when) noexcept : when_(when) {}
-  void enter();
-  /// Internal: rethrows `failure`, or timeout_error in its place when the failure is this
-  /// scope's own expiry.
-  void exit(std::exception_ptr failure);
+  // Driven by eddy::timeout / timeout_at, which alone hold the key.
+  timeout_scope(detail::timeout_scope_key, std::optional<clock::time_point> when) noexcept : when_(when) {}
+  void enter(detail::timeout_scope_key);
+  /// Rethrows `failure`, or timeout_error in its place when the failure is this scope's own
+  /// expiry.
+  void exit(detail::timeout_scope_key, std::exception_ptr failure);
 
  private:
   /// created → entered → (expiring →) expired | exited
@@ -124,8 +132,9 @@ coro<timeout_result_t<Body>> run_with_deadline(std::optional<clock::time_point> 
   if (delay) {
     when = loop_now() + *delay;
   }
-  timeout_scope scope(when);
-  scope.enter();
+  const timeout_scope_key key;
+  timeout_scope scope(key, when);
+  scope.enter(key);
   std::exception_ptr failure;
   if constexpr (std::is_void_v<result_type>) {
     try {
@@ -133,7 +142,7 @@ coro<timeout_result_t<Body>> run_with_deadline(std::optional<clock::time_point> 
     } catch (...) {
       failure = std::current_exception();
     }
-    scope.exit(failure);
+    scope.exit(key, failure);
   } else {
     std::optional<result_type> value;
     try {
@@ -141,7 +150,7 @@ coro<timeout_result_t<Body>> run_with_deadline(std::optional<clock::time_point> 
     } catch (...) {
       failure = std::current_exception();
     }
-    scope.exit(failure);
+    scope.exit(key, failure);
     co_return std::move(*value);
   }
 }

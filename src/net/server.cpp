@@ -424,7 +424,7 @@ server::~server() = default;
 
 detail::server_state& server::state(const char* what) const {
   if (!state_) {
-    throw std::runtime_error(std::string(what) + ": the server handle is empty");
+    throw invalid_state_error(std::string(what) + ": the server handle is empty");
   }
   return *state_;
 }

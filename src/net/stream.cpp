@@ -16,6 +16,7 @@
 
 #include <fmt/format.h>
 
+#include "eddy/errors.hpp"
 #include "eddy/loop.hpp"
 #include "net/stream_access.hpp"
 
@@ -96,7 +97,7 @@ stream_reader::~stream_reader() {
 
 detail::stream_state& stream_reader::state(const char* what) const {
   if (state_ == nullptr) {
-    throw std::runtime_error(std::string(what) + ": the stream_reader is empty");
+    throw invalid_state_error(std::string(what) + ": the stream_reader is empty");
   }
   return *state_;
 }
@@ -153,7 +154,7 @@ stream_writer::~stream_writer() {
 
 detail::stream_state& stream_writer::state(const char* what) const {
   if (state_ == nullptr) {
-    throw std::runtime_error(std::string(what) + ": the stream_writer is empty");
+    throw invalid_state_error(std::string(what) + ": the stream_writer is empty");
   }
   return *state_;
 }

@@ -49,8 +49,6 @@ class sync_waiter : public wait_base {
   /// the next loop iteration, FIFO with everything else that is ready).
   inline void wake_with(state outcome) noexcept;
 
-  [[nodiscard]] bool is_waiting() const noexcept { return state_ == state::waiting; }
-
  protected:
   /// The common await_suspend tail: records the wait with the task and links the node at the
   /// back of `list`. Returns false (do not suspend) when a cancellation is pending.
@@ -229,9 +227,6 @@ class [[nodiscard]] release_guard {
       std::exchange(primitive_, nullptr)->release();
     }
   }
-  /// Gives up ownership without releasing; returns the primitive (null if not owned).
-  Primitive* dismiss() noexcept { return std::exchange(primitive_, nullptr); }
-
   [[nodiscard]] bool owns() const noexcept { return primitive_ != nullptr; }
   explicit operator bool() const noexcept { return owns(); }
 

@@ -77,7 +77,7 @@ class client_handler {
 /// resource") and retried after 100 ms; ECONNABORTED is ignored.
 class server {
  public:
-  /// An empty handle: false, and every member but operator bool throws std::runtime_error.
+  /// An empty handle: false, and every member but operator bool throws invalid_state_error.
   server() noexcept;
   server(const server& other) noexcept;
   server(server&& other) noexcept;
@@ -89,7 +89,7 @@ class server {
   /// asyncio 3.13, if the path still names the file the server bound (same st_dev and st_ino
   /// as right after bind()): a socket someone else bound there meanwhile is left alone.
   /// Connections already accepted stay open. Calling it again does nothing. Never throws but
-  /// std::runtime_error for an empty handle.
+  /// invalid_state_error for an empty handle.
   void close() const;
   /// close() every live connection gracefully (what was written is still sent).
   void close_clients() const;

@@ -42,14 +42,14 @@ struct stream_access;
 ///
 /// Errors: once the connection failed (ECONNRESET, ...) every read throws that
 /// std::system_error, and after set_exception() every read throws the exception set (asyncio's
-/// set_exception); std::logic_error outside a task; std::runtime_error for a
+/// set_exception); std::logic_error outside a task; invalid_state_error for a
 /// default-constructed (empty) reader.
 class stream_reader {
  public:
   /// asyncio's default limit: 64 KiB.
   static constexpr std::size_t default_limit = 64 * 1024;
 
-  /// An empty handle; using it throws std::runtime_error.
+  /// An empty handle; using it throws invalid_state_error.
   stream_reader() noexcept = default;
   stream_reader(const stream_reader& other) noexcept;
   stream_reader(stream_reader&& other) noexcept;
@@ -105,7 +105,7 @@ class stream_reader {
   /// next() throws what readline() throws (limit_overrun_error for a line over limit(), the
   /// exception set with set_exception(), the connection's std::system_error, std::runtime_error
   /// when another read waits); the generator is finished after that, and lines() may be called
-  /// again to go on reading. lines() itself throws std::runtime_error for an empty handle.
+  /// again to go on reading. lines() itself throws invalid_state_error for an empty handle.
   /// Cancel safety: as readline(): cancelled_error comes out of next(), the generator ends, and
   /// nothing is lost (what arrived stays buffered for the next read).
   [[nodiscard]] async_generator<std::string> lines() const;
@@ -113,7 +113,7 @@ class stream_reader {
   /// asyncio's exception(): the exception set with set_exception(), else the connection's
   /// failure as a std::system_error (ECONNRESET, ...; a new exception object per call), else
   /// null. A failure after set_exception() replaces the exception set, as asyncio's
-  /// connection_lost() calls set_exception(). Never throws but std::runtime_error for an empty
+  /// connection_lost() calls set_exception(). Never throws but invalid_state_error for an empty
   /// handle.
   [[nodiscard]] std::exception_ptr exception() const;
 
@@ -123,7 +123,7 @@ class stream_reader {
   /// wrote into the caller's span, and the next read throws). A waiting read that was already
   /// cancelled throws cancelled_error instead. The connection itself stays open. Calling it
   /// again replaces the exception. Throws std::invalid_argument for a null `error`,
-  /// std::runtime_error for an empty handle. Does not suspend.
+  /// invalid_state_error for an empty handle. Does not suspend.
   void set_exception(std::exception_ptr error) const;
 
   /// True when end of file was seen and the buffer is empty (asyncio's at_eof()). The reader
@@ -153,7 +153,7 @@ class stream_reader {
 /// SIGPIPE (MSG_NOSIGNAL; pipes: EPIPE is reported by drain()).
 class stream_writer {
  public:
-  /// An empty handle; using it throws std::runtime_error.
+  /// An empty handle; using it throws invalid_state_error.
   stream_writer() noexcept = default;
   stream_writer(const stream_writer& other) noexcept;
   stream_writer(stream_writer&& other) noexcept;
