@@ -293,4 +293,10 @@ bool event_loop::remove_signal_handler(int signo) {
   return signals_ ? signals_->remove(signo, false) : false;
 }
 
+void add_signal_handler(event_loop& loop, int signo, std::function<void()> callback) {
+  loop.add_signal_handler(signo, std::move(callback));
+}
+
+bool remove_signal_handler(event_loop& loop, int signo) { return loop.remove_signal_handler(signo); }
+
 }  // namespace eddy

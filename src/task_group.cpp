@@ -22,8 +22,7 @@ bool is_cancellation(const std::exception_ptr& failure) {
 
 task_group::~task_group() {
   // Only a frame destroyed while waiting (a closing loop) gets here with children left.
-  while (members_ != nullptr) {
-    member* child = members_;
+  while (member* child = members_.front()) {
     child->task.state()->remove_done_link(*child);
     forget(*child);
   }
@@ -41,7 +40,7 @@ void task_group::check_open() const {
   if (aborting_) {
     throw std::runtime_error("task_group::create_task: the group is shutting down");
   }
-  if (exiting_ && members_ == nullptr) {
+  if (exiting_ && members_.empty()) {
     throw std::runtime_error("task_group::create_task: the group has finished");
   }
 }
@@ -52,11 +51,7 @@ void task_group::adopt(const any_task& child) {
   link->task = child;
   link->on_done = &child_done;
   link->run = &look_at_finished_child;
-  link->next = members_;
-  if (members_ != nullptr) {
-    members_->prev = link;
-  }
-  members_ = link;
+  members_.push_front(*link);
   ++count_;
   if (child.state()->done()) {
     // An eager child that finished inside create_task: looked at from the ready queue, as a
@@ -68,10 +63,7 @@ void task_group::adopt(const any_task& child) {
 }
 
 void task_group::forget(member& child) noexcept {
-  (child.prev != nullptr ? child.prev->next : members_) = child.next;
-  if (child.next != nullptr) {
-    child.next->prev = child.prev;
-  }
+  members_.remove(child);
   --count_;
   delete &child;
 }
@@ -91,7 +83,7 @@ void task_group::look_at_finished_child(detail::ready_node& node) noexcept {
   std::string name = finished.get_name();
   detail::future_base& state = *finished.state();
   group.forget(child);
-  if (group.members_ == nullptr && group.all_finished_ && !group.all_finished_->done()) {
+  if (group.members_.empty() && group.all_finished_ && !group.all_finished_->done()) {
     group.all_finished_->set_result();
   }
   if (state.cancelled()) {
@@ -118,9 +110,9 @@ void task_group::look_at_finished_child(detail::ready_node& node) noexcept {
 
 void task_group::abort() noexcept {
   aborting_ = true;
-  for (member* child = members_; child != nullptr; child = child->next) {
-    if (!child->task.done()) {
-      child->task.cancel();
+  for (member& child : members_) {
+    if (!child.task.done()) {
+      child.task.cancel();
     }
   }
 }
@@ -135,7 +127,7 @@ coro<void> task_group::exit(std::exception_ptr body_failure) {
   if (body_failure && !aborting_) {
     abort();
   }
-  while (members_ != nullptr) {
+  while (!members_.empty()) {
     if (!all_finished_) {
       all_finished_.emplace(*loop_);
     }

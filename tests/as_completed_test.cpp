@@ -32,11 +32,7 @@ eddy::coro<std::string> sleep_then(std::chrono::milliseconds delay, std::string 
   co_return value;
 }
 
-eddy::coro<void> run_briefly(int iterations = 3) {
-  for (int i = 0; i < iterations; ++i) {
-    co_await eddy::sleep(0s);
-  }
-}
+using eddy_test::run_briefly;
 
 }  // namespace
 

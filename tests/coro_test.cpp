@@ -23,9 +23,7 @@ eddy::coro<int> forty_two() { co_return 42; }
 
 eddy::coro<int> add_one(int value) { co_return value + 1; }
 
-struct custom_error : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
+using eddy_test::custom_error;
 
 eddy::coro<int> throws_custom_error() {
   throw custom_error("from inside a coro");

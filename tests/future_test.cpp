@@ -20,9 +20,7 @@ using namespace std::chrono_literals;
 using eddy_test::caught;
 using eddy_test::error_log;
 
-struct custom_error : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
+using eddy_test::custom_error;
 
 /// Awaits the future and appends "<name>:<value>" to `order` when it wakes.
 eddy::coro<void> await_and_record(eddy::future<int> awaited, std::string name,

@@ -71,11 +71,7 @@ eddy::coro<int> swallow_cancel(eddy::future<int> gate, int instead) {
 }
 
 /// Runs the loop a few iterations so callbacks and woken tasks get their turn.
-eddy::coro<void> run_briefly(int iterations = 3) {
-  for (int i = 0; i < iterations; ++i) {
-    co_await eddy::sleep(0s);
-  }
-}
+using eddy_test::run_briefly;
 
 }  // namespace
 

@@ -25,14 +25,9 @@ using namespace std::chrono_literals;
 using eddy_test::caught;
 using eddy_test::error_log;
 
-struct custom_error : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
+using eddy_test::custom_error;
 
-eddy::coro<int> return_after(std::chrono::milliseconds delay, int value) {
-  co_await eddy::sleep(delay);
-  co_return value;
-}
+using eddy_test::return_after;
 
 eddy::coro<void> hold_token_forever(std::shared_ptr<int> token) {
   co_await eddy::sleep(1h);

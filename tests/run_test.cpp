@@ -20,14 +20,9 @@ namespace {
 using namespace std::chrono_literals;
 using eddy_test::error_log;
 
-struct custom_error : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
+using eddy_test::custom_error;
 
-eddy::coro<int> return_after(std::chrono::milliseconds delay, int value) {
-  co_await eddy::sleep(delay);
-  co_return value;
-}
+using eddy_test::return_after;
 
 /// Sleeps until cancelled, then cleans up with an await and lets the cancellation finish it.
 eddy::coro<void> leftover_with_cleanup(std::vector<std::string>* steps) {

@@ -28,11 +28,7 @@ eddy::coro<T> value_of(eddy::future<T> source) {
   co_return co_await source;
 }
 
-eddy::coro<void> run_briefly(int iterations = 3) {
-  for (int i = 0; i < iterations; ++i) {
-    co_await eddy::sleep(0s);
-  }
-}
+using eddy_test::run_briefly;
 
 }  // namespace
 

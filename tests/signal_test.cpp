@@ -84,6 +84,23 @@ TEST_CASE("add_signal_handler runs the callback on the loop's thread when the si
   loop.close();
 }
 
+TEST_CASE("eddy::add_signal_handler(loop, ...) and remove_signal_handler are the loop's, as functions") {
+  eddy::event_loop loop;
+  eddy::future<int> received = loop.create_future<int>();
+  eddy::add_signal_handler(loop, SIGUSR2, [&] {
+    if (!received.done()) {
+      received.set_result(SIGUSR2);
+    }
+  });
+  CHECK_THROWS_AS(eddy::add_signal_handler(loop, SIGKILL, [] {}), std::invalid_argument);
+  ::kill(::getpid(), SIGUSR2);
+  CHECK(loop.run_until_complete(wait_for_signal(received)) == SIGUSR2);
+  CHECK(eddy::remove_signal_handler(loop, SIGUSR2));
+  CHECK_FALSE(eddy::remove_signal_handler(loop, SIGUSR2));
+  CHECK(current_disposition(SIGUSR2) == SIG_DFL);
+  loop.close();
+}
+
 TEST_CASE("a signal that arrives while the loop is idle, blocked waiting for I/O, wakes it") {
   eddy::event_loop loop;
   eddy::future<int> received = loop.create_future<int>();

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -20,8 +21,28 @@
 #include "eddy/coro.hpp"
 #include "eddy/exception_context.hpp"
 #include "eddy/loop.hpp"
+#include "eddy/time.hpp"
 
 namespace eddy_test {
+
+/// An exception type of the tests' own, so that a CHECK_THROWS_AS cannot be satisfied by
+/// something eddy itself threw.
+struct custom_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+/// Lets the loop run `iterations` times (each await yields to the back of the ready queue).
+inline eddy::coro<void> run_briefly(int iterations = 3) {
+  for (int i = 0; i < iterations; ++i) {
+    co_await eddy::sleep(std::chrono::seconds(0));
+  }
+}
+
+/// `value`, after sleeping `delay`.
+inline eddy::coro<int> return_after(std::chrono::milliseconds delay, int value) {
+  co_await eddy::sleep(delay);
+  co_return value;
+}
 
 /// Everything that reached a loop's exception handler, in order.
 class error_log {

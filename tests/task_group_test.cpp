@@ -58,11 +58,7 @@ eddy::coro<void> sleep_counting_cancel(int* cancels) {
   }
 }
 
-eddy::coro<void> run_briefly(int iterations = 3) {
-  for (int i = 0; i < iterations; ++i) {
-    co_await eddy::sleep(0s);
-  }
-}
+using eddy_test::run_briefly;
 
 /// The dynamic types of an exception_group's members, for comparisons.
 std::vector<std::string> kinds(const eddy::exception_group& group) {

@@ -35,9 +35,7 @@ using namespace std::chrono_literals;
 using eddy_test::caught;
 using eddy_test::error_log;
 
-struct custom_error : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
+using eddy_test::custom_error;
 
 /// A door a worker thread waits at until the test opens it; records that someone waits.
 class gate {

@@ -36,11 +36,7 @@ eddy::coro<int> sleep_then(std::chrono::milliseconds delay, int value) {
   co_return value;
 }
 
-eddy::coro<void> run_briefly(int iterations = 3) {
-  for (int i = 0; i < iterations; ++i) {
-    co_await eddy::sleep(0s);
-  }
-}
+using eddy_test::run_briefly;
 
 template <class Child>
 bool contains(const std::vector<Child>& children, const Child& wanted) {

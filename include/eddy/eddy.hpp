@@ -16,6 +16,7 @@
 #include "eddy/net/address.hpp"
 #include "eddy/net/datagram.hpp"
 #include "eddy/net/dns.hpp"
+#include "eddy/net/received_datagram.hpp"
 #include "eddy/net/server.hpp"
 #include "eddy/net/socket.hpp"
 #include "eddy/net/stream.hpp"

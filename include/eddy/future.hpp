@@ -7,7 +7,9 @@
 #include <type_traits>
 #include <utility>
 
-#include "eddy/detail/result_state.hpp"
+#include "eddy/detail/done_callback.hpp"
+#include "eddy/detail/join_awaiter.hpp"
+#include "eddy/detail/result_slot.hpp"
 
 namespace eddy {
 

@@ -16,8 +16,8 @@
 
 #include "eddy/coro.hpp"
 #include "eddy/detail/callback_node.hpp"
-#include "eddy/detail/datagram_awaiter.hpp"
-#include "eddy/detail/io_awaiter.hpp"
+#include "eddy/net/detail/datagram_awaiter.hpp"
+#include "eddy/net/detail/io_awaiter.hpp"
 #include "eddy/detail/loop_core.hpp"
 #include "eddy/detail/thread_call.hpp"
 #include "eddy/exception_context.hpp"

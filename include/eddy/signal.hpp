@@ -23,7 +23,22 @@
 
 namespace eddy {
 class event_loop;
-}
+
+/// `loop.add_signal_handler(signo, callback)` (asyncio's loop.add_signal_handler), spelled as
+/// a function of this header: calls `callback()` on the loop's thread, as an ordinary
+/// callback (in a copy of the caller's context), each time signal `signo` arrives; deliveries
+/// close together may be coalesced. Replaces this loop's earlier handler for the signal.
+/// Throws std::invalid_argument for a number that is not a signal, for SIGKILL and SIGSTOP,
+/// for a signal the C library reserves, and for an empty callback; std::runtime_error if
+/// another loop handles `signo` or the loop is closed.
+void add_signal_handler(event_loop& loop, int signo, std::function<void()> callback);
+
+/// `loop.remove_signal_handler(signo)`: removes the handler and restores the disposition the
+/// signal had before add_signal_handler. Returns whether a handler was registered. Throws
+/// std::invalid_argument for a number that is not a signal.
+bool remove_signal_handler(event_loop& loop, int signo);
+
+}  // namespace eddy
 
 namespace eddy::detail {
 

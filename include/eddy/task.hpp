@@ -12,7 +12,9 @@
 #include "eddy/context.hpp"
 #include "eddy/coro.hpp"
 #include "eddy/detail/awaitable_traits.hpp"
-#include "eddy/detail/result_state.hpp"
+#include "eddy/detail/done_callback.hpp"
+#include "eddy/detail/join_awaiter.hpp"
+#include "eddy/detail/result_slot.hpp"
 #include "eddy/optional_arg.hpp"
 
 namespace eddy {

@@ -26,6 +26,7 @@
 #include "eddy/coro.hpp"
 #include "eddy/detail/awaitable_traits.hpp"
 #include "eddy/detail/gcc12.hpp"
+#include "eddy/detail/intrusive_list.hpp"
 #include "eddy/errors.hpp"
 #include "eddy/future.hpp"
 #include "eddy/task.hpp"
@@ -125,8 +126,7 @@ class task_group {
   struct member : detail::done_link, detail::ready_node {
     task_group* group = nullptr;
     any_task task;
-    member* prev = nullptr;
-    member* next = nullptr;
+    detail::list_links<member> links;
   };
 
   task_group() = default;
@@ -146,7 +146,7 @@ class task_group {
 
   detail::loop_core* loop_ = nullptr;
   any_task parent_;
-  member* members_ = nullptr;
+  detail::intrusive_list<member, &member::links> members_;  ///< newest first
   std::size_t count_ = 0;
   std::vector<std::exception_ptr> errors_;
   /// The first fatal exception (keyboard_interrupt) from the body or a child, or null: thrown by

@@ -1,6 +1,6 @@
 // The shared connection state behind stream_reader and stream_writer: buffers, the two ops,
 // and closing.
-#include "eddy/detail/stream_state.hpp"
+#include "eddy/net/detail/stream_state.hpp"
 
 #include <sys/socket.h>
 #include <unistd.h>
@@ -26,29 +26,19 @@ constexpr std::size_t initial_read_capacity = 16 * 1024;
 
 void connection_registry::add(stream_state& connection) noexcept {
   connection.registry_ = this;
-  connection.registry_prev_ = nullptr;
-  connection.registry_next_ = first_;
-  if (first_ != nullptr) {
-    first_->registry_prev_ = &connection;
-  }
-  first_ = &connection;
+  connections_.push_front(connection);
   ++count_;
 }
 
 void connection_registry::remove(stream_state& connection) noexcept {
-  (connection.registry_prev_ != nullptr ? connection.registry_prev_->registry_next_ : first_) =
-      connection.registry_next_;
-  if (connection.registry_next_ != nullptr) {
-    connection.registry_next_->registry_prev_ = connection.registry_prev_;
-  }
+  connections_.remove(connection);
   connection.registry_ = nullptr;
-  connection.registry_prev_ = connection.registry_next_ = nullptr;
   --count_;
 }
 
 connection_registry::~connection_registry() {
-  while (first_ != nullptr) {
-    remove(*first_);
+  while (registry_node* node = connections_.front()) {
+    remove(static_cast<stream_state&>(*node));
   }
 }
 

@@ -7,8 +7,8 @@
 #include <memory>
 #include <optional>
 
+#include "eddy/detail/event_state.hpp"
 #include "eddy/detail/io_op.hpp"
-#include "eddy/sync/event.hpp"
 
 namespace eddy::detail {
 
@@ -35,7 +35,7 @@ class child_watch : public std::enable_shared_from_this<child_watch> {
   /// The exit code, or -N when signal N ended the child; empty until it has been reaped.
   [[nodiscard]] const std::optional<int>& returncode() const noexcept { return returncode_; }
   /// Set once returncode() is known.
-  [[nodiscard]] eddy::event& exited() noexcept { return exited_; }
+  [[nodiscard]] event_state& exited() noexcept { return exited_; }
 
   /// pidfd_send_signal: never reaches another process that reused the pid. Does nothing once
   /// the child has been reaped. Throws std::invalid_argument for a bad signal number,
@@ -58,7 +58,7 @@ class child_watch : public std::enable_shared_from_this<child_watch> {
   pid_t pid_;
   int pidfd_;  ///< -1 once reaped or handed to the reaper thread
   std::optional<int> returncode_;
-  eddy::event exited_;
+  event_state exited_;
   poll_op poll_;
   std::shared_ptr<child_watch> keep_alive_;  ///< set while the poll is in flight
 };

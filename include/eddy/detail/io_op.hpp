@@ -7,9 +7,14 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <sys/socket.h>
+
+// Declared, not included: <sys/socket.h> stays out of every header that only needs io_op.
+struct sockaddr;
 
 namespace eddy::detail {
+
+/// socklen_t, without <sys/socket.h> (the backends check that the two agree).
+using socket_length = unsigned int;
 
 /// What an io_op asks the kernel to do. The arguments each one reads are listed beside it.
 enum class io_opcode : std::uint8_t {
@@ -47,7 +52,7 @@ struct io_op {
   std::size_t length = 0;
   std::uint64_t offset = no_offset;
   sockaddr* address = nullptr;
-  socklen_t address_length = 0;
+  socket_length address_length = 0;
 
   /// >= 0 on success, -errno on failure; -ECANCELED when a cancel took effect.
   std::int64_t result = 0;

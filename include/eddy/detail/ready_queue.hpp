@@ -1,6 +1,8 @@
 // The loop's ready queue: an intrusive FIFO of things to run in the next iteration.
 #pragma once
 
+#include "eddy/detail/intrusive_list.hpp"
+
 namespace eddy::detail {
 
 /// Something the loop can run: a task to resume or a callback. The node lives inside the object
@@ -11,32 +13,16 @@ struct ready_node {
 };
 
 /// FIFO of ready nodes. take_all() detaches the whole list, so what is scheduled while an
-/// iteration runs its batch waits for the next iteration (asyncio's ntodo snapshot).
+/// iteration runs its batch waits for the next iteration (asyncio's ntodo snapshot); the batch
+/// is linked through next_ready.
 class ready_queue {
  public:
-  [[nodiscard]] bool empty() const noexcept { return head_ == nullptr; }
-
-  void push(ready_node& node) noexcept {
-    node.next_ready = nullptr;
-    if (tail_ == nullptr) {
-      head_ = &node;
-    } else {
-      tail_->next_ready = &node;
-    }
-    tail_ = &node;
-  }
-
-  /// Detaches and returns the list in FIFO order (linked through next_ready).
-  [[nodiscard]] ready_node* take_all() noexcept {
-    ready_node* head = head_;
-    head_ = nullptr;
-    tail_ = nullptr;
-    return head;
-  }
+  [[nodiscard]] bool empty() const noexcept { return nodes_.empty(); }
+  void push(ready_node& node) noexcept { nodes_.push_back(node); }
+  [[nodiscard]] ready_node* take_all() noexcept { return nodes_.take_all(); }
 
  private:
-  ready_node* head_ = nullptr;
-  ready_node* tail_ = nullptr;
+  intrusive_fifo<ready_node, &ready_node::next_ready> nodes_;
 };
 
 }  // namespace eddy::detail

@@ -10,6 +10,7 @@
 #include <string>
 #include <utility>
 
+#include "eddy/detail/intrusive_list.hpp"
 #include "eddy/detail/loop_core.hpp"
 #include "eddy/detail/task_base.hpp"
 
@@ -84,8 +85,7 @@ class sync_waiter : public wait_base {
  private:
   friend class sync_waiter_list;
 
-  sync_waiter* prev_ = nullptr;
-  sync_waiter* next_ = nullptr;
+  list_links<sync_waiter> links_;
   sync_waiter_list* list_ = nullptr;  ///< the list this node is linked into, or null
 };
 
@@ -97,47 +97,41 @@ class sync_waiter_list {
   sync_waiter_list(const sync_waiter_list&) = delete;
   sync_waiter_list& operator=(const sync_waiter_list&) = delete;
   ~sync_waiter_list() {
-    for (sync_waiter* node = head_; node != nullptr;) {
-      sync_waiter* next = node->next_;
-      node->prev_ = node->next_ = nullptr;
+    for (sync_waiter* node = nodes_.front(); node != nullptr;) {
+      sync_waiter* next = nodes_.next(*node);
+      node->links_ = {};
       node->list_ = nullptr;
       node->orphaned_ = true;
       node = next;
     }
   }
 
-  [[nodiscard]] bool empty() const noexcept { return head_ == nullptr; }
+  [[nodiscard]] bool empty() const noexcept { return nodes_.empty(); }
   [[nodiscard]] std::size_t size() const noexcept { return size_; }
   /// The longest waiter. Precondition: !empty().
-  [[nodiscard]] sync_waiter& front() const noexcept { return *head_; }
+  [[nodiscard]] sync_waiter& front() const noexcept { return *nodes_.front(); }
 
   void push_back(sync_waiter& node) noexcept {
     node.list_ = this;
-    node.next_ = nullptr;
-    node.prev_ = tail_;
-    (tail_ != nullptr ? tail_->next_ : head_) = &node;
-    tail_ = &node;
+    nodes_.push_back(node);
     ++size_;
   }
 
   void remove(sync_waiter& node) noexcept {
-    (node.prev_ != nullptr ? node.prev_->next_ : head_) = node.next_;
-    (node.next_ != nullptr ? node.next_->prev_ : tail_) = node.prev_;
-    node.prev_ = node.next_ = nullptr;
+    nodes_.remove(node);
     node.list_ = nullptr;
     --size_;
   }
 
   /// Wakes every waiter with `outcome`, oldest first.
   void wake_all(sync_waiter::state outcome) noexcept {
-    while (head_ != nullptr) {
-      head_->wake_with(outcome);
+    while (!nodes_.empty()) {
+      nodes_.front()->wake_with(outcome);
     }
   }
 
  private:
-  sync_waiter* head_ = nullptr;
-  sync_waiter* tail_ = nullptr;
+  intrusive_list<sync_waiter, &sync_waiter::links_> nodes_;
   std::size_t size_ = 0;
 };
 

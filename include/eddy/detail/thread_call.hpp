@@ -18,7 +18,7 @@
 
 #include "eddy/detail/frame_allocator.hpp"
 #include "eddy/detail/loop_core.hpp"
-#include "eddy/detail/result_state.hpp"
+#include "eddy/detail/result_slot.hpp"
 #include "eddy/detail/task_base.hpp"
 #include "eddy/errors.hpp"
 #include "eddy/future.hpp"

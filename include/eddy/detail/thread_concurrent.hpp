@@ -14,7 +14,7 @@
 #include <utility>
 
 #include "eddy/coro.hpp"
-#include "eddy/detail/result_state.hpp"
+#include "eddy/detail/result_slot.hpp"
 #include "eddy/detail/thread_call.hpp"
 #include "eddy/errors.hpp"
 #include "eddy/task.hpp"

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "eddy/coro.hpp"
-#include "eddy/detail/stream_state.hpp"
+#include "eddy/net/detail/stream_state.hpp"
 #include "eddy/generator.hpp"
 #include "eddy/net/address.hpp"
 #include "eddy/net/socket.hpp"

@@ -8,11 +8,19 @@
 #include <utility>
 
 #include "eddy/coro.hpp"
+#include "eddy/detail/intrusive_list.hpp"
 #include "eddy/detail/sync_waiters.hpp"
 #include "eddy/detail/task_base.hpp"
 #include "eddy/sync/lock.hpp"
 
 namespace eddy {
+
+namespace detail {
+/// A condition's wait awaiter as a member of the condition's notified list.
+struct condition_notified_node {
+  list_links<condition_notified_node> notified_links;
+};
+}  // namespace detail
 
 /// A condition variable for tasks of one event loop (asyncio.Condition): tasks holding its lock
 /// wait() until another task notify()s them. Uses its own lock, or shares an existing one.
@@ -101,18 +109,19 @@ class condition {
   lock own_lock_;
   lock* lock_;
   detail::sync_waiter_list waiters_;  ///< tasks in wait() that have not been notified yet
-  wait_awaiter* notified_head_ = nullptr;  ///< notified, not yet returned (see wait_awaiter)
+  /// Notified, not yet returned (see wait_awaiter).
+  detail::intrusive_list<detail::condition_notified_node, &detail::condition_notified_node::notified_links> notified_;
   detail::sync_loop_binding binding_;
 };
 
 /// The awaiter of wait(). It moves through two lists: the condition's waiters, then (once
 /// notified or cancelled) the lock's queue; it is woken only when it holds the lock again.
-class [[nodiscard]] condition::wait_awaiter : public detail::sync_waiter {
+class [[nodiscard]] condition::wait_awaiter : public detail::sync_waiter, public detail::condition_notified_node {
  public:
   explicit wait_awaiter(condition& target) : condition_(&target) {}
   /// Before it is awaited only (as every sync awaiter): the new one starts unlinked.
   wait_awaiter(wait_awaiter&& other) noexcept
-      : detail::sync_waiter(std::move(other)), condition_(other.condition_) {}
+      : detail::sync_waiter(std::move(other)), detail::condition_notified_node(), condition_(other.condition_) {}
   wait_awaiter& operator=(wait_awaiter&&) = delete;
   ~wait_awaiter() { leave_notified(); }
 
@@ -152,11 +161,7 @@ class [[nodiscard]] condition::wait_awaiter : public detail::sync_waiter {
   // condition also keeps its notified waiters in a list of their own, and its destructor tells
   // them it is gone (condition_ = nullptr) instead of leaving them a dangling pointer.
   void join_notified() noexcept {
-    next_notified_ = condition_->notified_head_;
-    if (next_notified_ != nullptr) {
-      next_notified_->prev_notified_ = this;
-    }
-    condition_->notified_head_ = this;
+    condition_->notified_.push_back(*this);
     in_notified_ = true;
   }
 
@@ -168,12 +173,7 @@ class [[nodiscard]] condition::wait_awaiter : public detail::sync_waiter {
     if (condition_ == nullptr) {
       return;  // the condition is gone, and took its list with it
     }
-    (prev_notified_ != nullptr ? prev_notified_->next_notified_ : condition_->notified_head_) =
-        next_notified_;
-    if (next_notified_ != nullptr) {
-      next_notified_->prev_notified_ = prev_notified_;
-    }
-    prev_notified_ = next_notified_ = nullptr;
+    condition_->notified_.remove(*this);
   }
 
   /// Moves a waiter from the condition's list to the lock's queue (or hands it the lock if it
@@ -203,8 +203,6 @@ class [[nodiscard]] condition::wait_awaiter : public detail::sync_waiter {
   }
 
   condition* condition_;  ///< null once the condition is destroyed (see join_notified)
-  wait_awaiter* prev_notified_ = nullptr;
-  wait_awaiter* next_notified_ = nullptr;
   bool in_notified_ = false;  ///< linked into the condition's notified waiters
   bool notified_ = false;     ///< notify() picked this waiter
   bool reacquiring_ = false;  ///< in the lock's queue (notified or cancelled)
@@ -225,11 +223,11 @@ class [[nodiscard]] condition::scoped_awaiter : public lock::acquire_awaiter {
 };
 
 inline condition::~condition() {
-  for (wait_awaiter* waiter = notified_head_; waiter != nullptr;) {
-    wait_awaiter* next = waiter->next_notified_;
-    waiter->prev_notified_ = waiter->next_notified_ = nullptr;
-    waiter->condition_ = nullptr;
-    waiter = next;
+  for (detail::condition_notified_node* node = notified_.front(); node != nullptr;) {
+    detail::condition_notified_node* next = notified_.next(*node);
+    node->notified_links = {};
+    static_cast<wait_awaiter*>(node)->condition_ = nullptr;
+    node = next;
   }
 }
 

@@ -1,10 +1,7 @@
 // eddy::event: a flag tasks can wait for (asyncio.Event).
 #pragma once
 
-#include <coroutine>
-
-#include "eddy/detail/sync_waiters.hpp"
-#include "eddy/detail/task_base.hpp"
+#include "eddy/detail/event_state.hpp"
 
 namespace eddy {
 
@@ -25,27 +22,19 @@ class event {
   event(const event&) = delete;
   event& operator=(const event&) = delete;
 
-  [[nodiscard]] bool is_set() const noexcept { return set_; }
+  [[nodiscard]] bool is_set() const noexcept { return state_.is_set(); }
 
   /// Sets the flag and wakes every waiting task (they resume in the order they started
   /// waiting). Does nothing if already set. In debug mode throws std::runtime_error when called
   /// from a thread other than the loop's while tasks wait (use call_soon_threadsafe).
-  void set() {
-    if (set_) {
-      return;
-    }
-    if (!waiters_.empty()) {
-      binding_.check_thread("event.set()");
-    }
-    set_ = true;
-    waiters_.wake_all(detail::sync_waiter::state::granted);
-  }
+  void set() { state_.set(); }
 
   /// Clears the flag: later wait()s block until the next set(). Tasks already woken by a set()
   /// still return from their wait.
-  void clear() noexcept { set_ = false; }
+  void clear() noexcept { state_.clear(); }
 
-  class wait_awaiter;
+  /// What wait() returns.
+  using wait_awaiter = detail::event_state::wait_awaiter;
 
   /// `co_await ev.wait()`: returns at once if the flag is set (no suspension, no cancellation
   /// check), else waits until set() is called. Yields nothing. Throws std::logic_error outside
@@ -54,36 +43,10 @@ class event {
   /// Cancel safety: cancelled while waiting, the task leaves the waiters and throws
   /// cancelled_error; cancelled after set() woke it but before it ran, it also throws
   /// cancelled_error (as asyncio). Nothing is lost: the flag is not consumed.
-  [[nodiscard]] inline wait_awaiter wait() noexcept;
+  [[nodiscard]] wait_awaiter wait() noexcept { return state_.wait(); }
 
  private:
-  detail::sync_waiter_list waiters_;
-  detail::sync_loop_binding binding_;
-  bool set_ = false;
+  detail::event_state state_;
 };
-
-class [[nodiscard]] event::wait_awaiter : public detail::sync_waiter {
- public:
-  explicit wait_awaiter(event& target) noexcept : event_(&target) {}
-
-  bool await_ready() const noexcept { return event_->set_; }
-
-  bool await_suspend(std::coroutine_handle<> awaiting) {
-    task_ = &detail::task_base::running("event.wait()");
-    event_->binding_.bind(*task_, "event.wait()");
-    return suspend_in(event_->waiters_, awaiting);
-  }
-
-  void await_resume() {
-    if (task_ != nullptr) {
-      task_->end_wait(state_ == state::cancelled);
-    }
-  }
-
- private:
-  event* event_;
-};
-
-inline event::wait_awaiter event::wait() noexcept { return wait_awaiter(*this); }
 
 }  // namespace eddy

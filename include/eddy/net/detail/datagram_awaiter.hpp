@@ -18,37 +18,19 @@
 #include <string>
 #include <utility>
 
-#include "eddy/detail/io_awaiter.hpp"
+#include "eddy/detail/intrusive_list.hpp"
 #include "eddy/net/address.hpp"
-
-namespace eddy {
-
-/// One datagram received by recvfrom / sock_recvfrom.
-struct received_datagram {
-  /// The payload; at most max_bytes long.
-  std::string data;
-  /// The sender.
-  address from;
-  /// The datagram was longer than max_bytes: `data` holds its first max_bytes bytes and the
-  /// rest is gone (a datagram is read whole or not at all).
-  bool truncated = false;
-};
-
-/// What recvfrom_into / sock_recvfrom_into wrote into the caller's buffer.
-struct received_into {
-  /// Bytes written into the buffer.
-  std::size_t size = 0;
-  /// The sender.
-  address from;
-  /// As received_datagram::truncated: the datagram did not fit and its tail is gone.
-  bool truncated = false;
-};
-
-}  // namespace eddy
+#include "eddy/net/detail/io_awaiter.hpp"
+#include "eddy/net/received_datagram.hpp"
 
 namespace eddy::detail {
 
 class datagram_awaiter_base;
+
+/// A datagram awaiter as a member of its socket's datagram_op_list.
+struct datagram_op_node {
+  list_links<datagram_op_node> op_links;
+};
 
 /// The datagram operations a socket has in flight, linked through the awaiters themselves (no
 /// allocation). Only the loop thread touches it.
@@ -74,18 +56,18 @@ class datagram_op_list {
   /// with a result, which is delivered. Call before the descriptor is closed.
   inline void end_all() noexcept;
 
-  [[nodiscard]] bool empty() const noexcept { return head_ == nullptr; }
+  [[nodiscard]] bool empty() const noexcept { return ops_.empty(); }
 
  private:
   friend class datagram_awaiter_base;
   inline void take(datagram_op_list& other) noexcept;
 
-  datagram_awaiter_base* head_ = nullptr;
+  intrusive_list<datagram_op_node, &datagram_op_node::op_links> ops_;
 };
 
 /// sendmsg/recvmsg with one buffer and an optional peer address. Cancel safety is
 /// io_awaiter_base's.
-class datagram_awaiter_base : public io_awaiter_base {
+class datagram_awaiter_base : public io_awaiter_base, public datagram_op_node {
  public:
   bool await_suspend(std::coroutine_handle<> awaiting) {
     // Linked before submitting: a socket closed while this waits must find it.
@@ -155,12 +137,7 @@ class datagram_awaiter_base : public io_awaiter_base {
     if (owner_ == nullptr || linked_) {
       return;
     }
-    next_ = owner_->head_;
-    previous_ = nullptr;
-    if (next_ != nullptr) {
-      next_->previous_ = this;
-    }
-    owner_->head_ = this;
+    owner_->ops_.push_front(*this);
     linked_ = true;
   }
 
@@ -168,15 +145,7 @@ class datagram_awaiter_base : public io_awaiter_base {
     if (!linked_) {
       return;
     }
-    if (previous_ != nullptr) {
-      previous_->next_ = next_;
-    } else {
-      owner_->head_ = next_;
-    }
-    if (next_ != nullptr) {
-      next_->previous_ = previous_;
-    }
-    next_ = previous_ = nullptr;
+    owner_->ops_.remove(*this);
     linked_ = false;
   }
 
@@ -184,7 +153,7 @@ class datagram_awaiter_base : public io_awaiter_base {
   void end_for_close() noexcept {
     closed_while_waiting_ = true;
     linked_ = false;
-    next_ = previous_ = nullptr;
+    op_links = {};
     owner_ = nullptr;
     loop_->cancel_io(*this);  // harmless when the operation has completed already
   }
@@ -195,25 +164,25 @@ class datagram_awaiter_base : public io_awaiter_base {
   eddy::address peer_;
   loop_core* loop_ = nullptr;
   datagram_op_list* owner_;
-  datagram_awaiter_base* next_ = nullptr;
-  datagram_awaiter_base* previous_ = nullptr;
   bool linked_ = false;
   bool closed_while_waiting_ = false;
 };
 
 inline void datagram_op_list::end_all() noexcept {
   // end_for_close clears each awaiter's links, so read the next one first.
-  for (datagram_awaiter_base* op = std::exchange(head_, nullptr); op != nullptr;) {
-    datagram_awaiter_base* const next = op->next_;
-    op->end_for_close();
+  datagram_op_node* op = ops_.front();
+  ops_.clear_without_unlinking();
+  while (op != nullptr) {
+    datagram_op_node* const next = decltype(ops_)::next(*op);
+    static_cast<datagram_awaiter_base*>(op)->end_for_close();
     op = next;
   }
 }
 
 inline void datagram_op_list::take(datagram_op_list& other) noexcept {
-  head_ = std::exchange(other.head_, nullptr);
-  for (datagram_awaiter_base* op = head_; op != nullptr; op = op->next_) {
-    op->owner_ = this;
+  ops_ = std::move(other.ops_);
+  for (datagram_op_node& op : ops_) {
+    static_cast<datagram_awaiter_base&>(op).owner_ = this;
   }
 }
 

@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 
+#include "eddy/detail/intrusive_list.hpp"
 #include "eddy/detail/io_op.hpp"
 #include "eddy/detail/loop_core.hpp"
 #include "eddy/detail/sync_waiters.hpp"
@@ -25,6 +26,11 @@ namespace eddy::detail {
 
 class stream_state;
 class stream_receive_awaiter;
+
+/// A connection as a member of its connection_registry.
+struct registry_node {
+  list_links<registry_node> registry_links;
+};
 
 /// Who wants to hear when a connection's descriptor is closed (a server tracking its clients).
 /// Connections are linked into it intrusively; destroying the registry unlinks them.
@@ -48,11 +54,11 @@ class connection_registry {
 
  private:
   friend class stream_state;
-  stream_state* first_ = nullptr;
+  intrusive_list<registry_node, &registry_node::registry_links> connections_;  ///< newest first
   std::size_t count_ = 0;
 };
 
-class stream_state {
+class stream_state : private registry_node {
  public:
   /// What the descriptor is: a socket uses recv/send; a pipe end uses read/write (recv on a
   /// pipe fails with ENOTSOCK).
@@ -205,8 +211,6 @@ class stream_state {
   std::exception_ptr exception_;
 
   connection_registry* registry_ = nullptr;
-  stream_state* registry_prev_ = nullptr;
-  stream_state* registry_next_ = nullptr;
 };
 
 /// One receive on a stream, awaited by the reading task. The io_op lives in the stream state
@@ -248,10 +252,10 @@ inline stream_receive_awaiter stream_state::receive(const char* what, std::span<
 
 template <class F>
 void connection_registry::for_each(F f) {
-  for (stream_state* connection = first_; connection != nullptr;) {
-    stream_state* next = connection->registry_next_;
-    f(*connection);
-    connection = next;
+  for (registry_node* node = connections_.front(); node != nullptr;) {
+    registry_node* next = connections_.next(*node);
+    f(static_cast<stream_state&>(*node));
+    node = next;
   }
 }
 

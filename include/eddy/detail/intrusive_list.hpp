@@ -1,0 +1,181 @@
+// The intrusive lists everything in eddy links through: nodes carry their own links, so
+// linking allocates nothing, and a node that lives in a coroutine frame is listed for as long
+// as the frame waits.
+//
+//   intrusive_list<T, &T::links>  doubly linked: O(1) push at either end, pop, and removal of
+//                                 any node (a cancelled waiter leaving the middle)
+//   intrusive_fifo<T, &T::next>   singly linked queue: O(1) push at the back, pop at the front,
+//                                 and taking the whole chain at once
+//
+// The member pointer names the links; it may be a member of a base class of T. A node is in
+// at most one list per links member. Nothing here checks that a node is linked before it is
+// removed: the owner knows.
+#pragma once
+
+#include <cstddef>
+#include <iterator>
+
+namespace eddy::detail {
+
+/// A node's links in one intrusive_list.
+template <class T>
+struct list_links {
+  T* prev = nullptr;
+  T* next = nullptr;
+};
+
+template <class T, auto Links>
+class intrusive_list {
+ public:
+  intrusive_list() noexcept = default;
+  intrusive_list(const intrusive_list&) = delete;
+  intrusive_list& operator=(const intrusive_list&) = delete;
+  /// Takes over other's nodes (other is left empty).
+  intrusive_list(intrusive_list&& other) noexcept : head_(other.head_), tail_(other.tail_) {
+    other.head_ = other.tail_ = nullptr;
+  }
+  /// Takes over other's nodes. This list's own nodes, if any, are forgotten, not unlinked:
+  /// the owner empties it first.
+  intrusive_list& operator=(intrusive_list&& other) noexcept {
+    if (this != &other) {
+      head_ = other.head_;
+      tail_ = other.tail_;
+      other.head_ = other.tail_ = nullptr;
+    }
+    return *this;
+  }
+
+  [[nodiscard]] bool empty() const noexcept { return head_ == nullptr; }
+  /// The first node, or null.
+  [[nodiscard]] T* front() const noexcept { return head_; }
+  /// The last node, or null.
+  [[nodiscard]] T* back() const noexcept { return tail_; }
+  /// The node after `node` in its list, or null.
+  [[nodiscard]] static T* next(const T& node) noexcept { return (node.*Links).next; }
+
+  void push_back(T& node) noexcept {
+    auto& links = node.*Links;
+    links.prev = tail_;
+    links.next = nullptr;
+    (tail_ != nullptr ? (tail_->*Links).next : head_) = &node;
+    tail_ = &node;
+  }
+
+  void push_front(T& node) noexcept {
+    auto& links = node.*Links;
+    links.prev = nullptr;
+    links.next = head_;
+    (head_ != nullptr ? (head_->*Links).prev : tail_) = &node;
+    head_ = &node;
+  }
+
+  /// Unlinks `node`, which must be in this list; its links are cleared.
+  void remove(T& node) noexcept {
+    auto& links = node.*Links;
+    (links.prev != nullptr ? (links.prev->*Links).next : head_) = links.next;
+    (links.next != nullptr ? (links.next->*Links).prev : tail_) = links.prev;
+    links.prev = links.next = nullptr;
+  }
+
+  /// Unlinks and returns the first node, or null when empty.
+  T* pop_front() noexcept {
+    T* node = head_;
+    if (node != nullptr) {
+      remove(*node);
+    }
+    return node;
+  }
+
+  /// Whether `node` is in this list (a walk: for checks off the hot path).
+  [[nodiscard]] bool contains(const T& node) const noexcept {
+    for (const T* each = head_; each != nullptr; each = next(*each)) {
+      if (each == &node) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /// Forgets every node without touching them (their links keep stale values): for owners that
+  /// hand the nodes on, or orphan them, in their own walk.
+  void clear_without_unlinking() noexcept { head_ = tail_ = nullptr; }
+
+  /// Forward iteration, front to back. The node an iterator points at must stay linked until
+  /// the iterator moves past it.
+  class iterator {
+   public:
+    using iterator_category = std::forward_iterator_tag;
+    using value_type = T;
+    using difference_type = std::ptrdiff_t;
+    using pointer = T*;
+    using reference = T&;
+
+    iterator() noexcept = default;
+    explicit iterator(T* node) noexcept : node_(node) {}
+    T& operator*() const noexcept { return *node_; }
+    T* operator->() const noexcept { return node_; }
+    iterator& operator++() noexcept {
+      node_ = next(*node_);
+      return *this;
+    }
+    iterator operator++(int) noexcept {
+      iterator before = *this;
+      ++*this;
+      return before;
+    }
+    friend bool operator==(const iterator& a, const iterator& b) noexcept { return a.node_ == b.node_; }
+
+   private:
+    T* node_ = nullptr;
+  };
+
+  [[nodiscard]] iterator begin() const noexcept { return iterator(head_); }
+  [[nodiscard]] iterator end() const noexcept { return iterator(); }
+
+ private:
+  T* head_ = nullptr;
+  T* tail_ = nullptr;
+};
+
+template <class T, auto Next>
+class intrusive_fifo {
+ public:
+  intrusive_fifo() noexcept = default;
+  intrusive_fifo(const intrusive_fifo&) = delete;
+  intrusive_fifo& operator=(const intrusive_fifo&) = delete;
+
+  [[nodiscard]] bool empty() const noexcept { return head_ == nullptr; }
+  [[nodiscard]] T* front() const noexcept { return head_; }
+
+  void push_back(T& node) noexcept {
+    node.*Next = nullptr;
+    (tail_ != nullptr ? tail_->*Next : head_) = &node;
+    tail_ = &node;
+  }
+
+  /// Unlinks and returns the first node, or null when empty.
+  T* pop_front() noexcept {
+    T* node = head_;
+    if (node != nullptr) {
+      head_ = node->*Next;
+      if (head_ == nullptr) {
+        tail_ = nullptr;
+      }
+    }
+    return node;
+  }
+
+  /// Detaches every node at once and returns the first; the chain stays linked through Next,
+  /// in FIFO order, ending with null.
+  [[nodiscard]] T* take_all() noexcept {
+    T* head = head_;
+    head_ = tail_ = nullptr;
+    return head;
+  }
+
+ private:
+  T* head_ = nullptr;
+  T* tail_ = nullptr;
+};
+
+}  // namespace eddy::detail
