@@ -102,6 +102,18 @@ TEST_CASE("intrusive_list's move constructor and assignment take the nodes over"
   CHECK(values(assigned) == std::vector<int>{2});
 }
 
+TEST_CASE("intrusive_list take_all empties the list and leaves the chain walkable", "[intrusive_list]") {
+  item a(1), b(2);
+  item_list list;
+  list.push_back(a);
+  list.push_back(b);
+  base_node* first = list.take_all();
+  CHECK(list.empty());
+  CHECK(first == &a);
+  CHECK(item_list::next(*first) == &b);
+  CHECK(item_list::next(b) == nullptr);
+}
+
 TEST_CASE("intrusive_fifo pops in order and take_all detaches the chain", "[intrusive_list]") {
   item a(1), b(2), c(3);
   item_fifo fifo;

@@ -100,48 +100,8 @@ bool is_file_only_opcode(io_opcode opcode) noexcept {
          opcode == io_opcode::fsync || opcode == io_opcode::statx;
 }
 
-/// A FIFO of io_ops linked through backend_next/backend_prev.
-class op_queue {
- public:
-  [[nodiscard]] bool empty() const noexcept { return head_ == nullptr; }
-  [[nodiscard]] io_op* front() const noexcept { return head_; }
-
-  void push_back(io_op& op) noexcept {
-    op.backend_next = nullptr;
-    op.backend_prev = tail_;
-    if (tail_ != nullptr) {
-      tail_->backend_next = &op;
-    } else {
-      head_ = &op;
-    }
-    tail_ = &op;
-  }
-
-  void remove(io_op& op) noexcept {
-    if (op.backend_prev != nullptr) {
-      op.backend_prev->backend_next = op.backend_next;
-    } else {
-      head_ = op.backend_next;
-    }
-    if (op.backend_next != nullptr) {
-      op.backend_next->backend_prev = op.backend_prev;
-    } else {
-      tail_ = op.backend_prev;
-    }
-    op.backend_next = op.backend_prev = nullptr;
-  }
-
-  /// Empties the queue, returning its first op; the rest follow through backend_next.
-  io_op* take_all() noexcept {
-    io_op* first = head_;
-    head_ = tail_ = nullptr;
-    return first;
-  }
-
- private:
-  io_op* head_ = nullptr;
-  io_op* tail_ = nullptr;
-};
+/// A FIFO of io_ops linked through io_op::backend_links.
+using op_queue = intrusive_list<io_op, &io_op::backend_links>;
 
 /// What epoll should watch on one descriptor for the ops waiting on it.
 struct fd_state {
@@ -156,7 +116,7 @@ struct fd_state {
 /// The events a queue's ops need: `plain` for the system-call ops, their own masks for polls.
 std::uint32_t events_wanted(const op_queue& queue, std::uint32_t plain) noexcept {
   std::uint32_t wanted = 0;
-  for (const io_op* op = queue.front(); op != nullptr; op = op->backend_next) {
+  for (const io_op* op = queue.front(); op != nullptr; op = op_queue::next(*op)) {
     wanted |= op->opcode == io_opcode::poll ? poll_mask_of(*op) : plain;
   }
   return wanted;
@@ -415,7 +375,7 @@ class epoll_backend final : public backend {
     bool progressed = false;
     bool calls_blocked = (events & plain) == 0;
     for (io_op* op = queue.front(); op != nullptr;) {
-      io_op* const next = op->backend_next;
+      io_op* const next = op_queue::next(*op);
       std::int64_t result = 0;
       if (op->opcode == io_opcode::poll) {
         result = events & (poll_mask_of(*op) | always_reported);
@@ -449,7 +409,7 @@ class epoll_backend final : public backend {
 
   void fail_queue(op_queue& queue, std::int64_t result) noexcept {
     for (io_op* op = queue.take_all(); op != nullptr;) {
-      io_op* const next = op->backend_next;
+      io_op* const next = op_queue::next(*op);
       finish(*op, result);
       op = next;
     }
@@ -459,8 +419,8 @@ class epoll_backend final : public backend {
   /// callbacks (a cancel, say) wait for the next poll(), which will not block because of them.
   void dispatch_completed() noexcept {
     for (io_op* op = completed_.take_all(); op != nullptr;) {
-      io_op* const next = op->backend_next;
-      op->backend_next = op->backend_prev = nullptr;
+      io_op* const next = op_queue::next(*op);
+      op->backend_links = {};
       op->backend_state = idle;
       --in_flight_count_;
       // May resume and free the frame holding op: read nothing from it afterwards.

@@ -285,7 +285,7 @@ class uring_backend final : public backend {
   [[nodiscard]] std::size_t in_flight() const noexcept override { return in_flight_count_; }
 
   void cancel_all() noexcept override {
-    for (io_op* op = in_flight_head_; op != nullptr; op = op->backend_next) cancel(*op);
+    for (io_op& op : in_flight_) cancel(op);
   }
 
  private:
@@ -445,10 +445,10 @@ class uring_backend final : public backend {
     if (!wake_armed_ && !closing_) arm_wake();
     if (!cancels_postponed_) return;
     cancels_postponed_ = false;
-    for (io_op* op = in_flight_head_; op != nullptr; op = op->backend_next) {
-      if (op->backend_state != cancel_postponed) continue;
-      op->backend_state = in_kernel;
-      cancel(*op);
+    for (io_op& op : in_flight_) {
+      if (op.backend_state != cancel_postponed) continue;
+      op.backend_state = in_kernel;
+      cancel(op);
     }
   }
 
@@ -539,21 +539,12 @@ class uring_backend final : public backend {
 
   void track(io_op& op) noexcept {
     op.backend_state = in_kernel;
-    op.backend_prev = nullptr;
-    op.backend_next = in_flight_head_;
-    if (in_flight_head_ != nullptr) in_flight_head_->backend_prev = &op;
-    in_flight_head_ = &op;
+    in_flight_.push_front(op);
     ++in_flight_count_;
   }
 
   void untrack(io_op& op) noexcept {
-    if (op.backend_prev != nullptr) {
-      op.backend_prev->backend_next = op.backend_next;
-    } else {
-      in_flight_head_ = op.backend_next;
-    }
-    if (op.backend_next != nullptr) op.backend_next->backend_prev = op.backend_prev;
-    op.backend_next = op.backend_prev = nullptr;
+    in_flight_.remove(op);
     op.backend_state = idle;
     --in_flight_count_;
   }
@@ -603,8 +594,8 @@ class uring_backend final : public backend {
   /// accept_multishot and recv_multishot are offered (see supports_multishot()).
   bool multishot_ = false;
 
-  /// Submitted ops whose CQE has not been reaped, linked through backend_next/backend_prev.
-  io_op* in_flight_head_ = nullptr;
+  /// Submitted ops whose CQE has not been reaped, linked through backend_links (newest first).
+  intrusive_list<io_op, &io_op::backend_links> in_flight_;
   std::size_t in_flight_count_ = 0;
 };
 

@@ -96,9 +96,13 @@ class intrusive_list {
     return false;
   }
 
-  /// Forgets every node without touching them (their links keep stale values): for owners that
-  /// hand the nodes on, or orphan them, in their own walk.
-  void clear_without_unlinking() noexcept { head_ = tail_ = nullptr; }
+  /// Empties the list at once and returns its first node: the nodes keep their links, so the
+  /// caller walks the chain with next() (reading each next before it relinks or frees a node).
+  [[nodiscard]] T* take_all() noexcept {
+    T* first = head_;
+    head_ = tail_ = nullptr;
+    return first;
+  }
 
   /// Forward iteration, front to back. The node an iterator points at must stay linked until
   /// the iterator moves past it.

@@ -8,6 +8,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "eddy/detail/intrusive_list.hpp"
+
 // Declared, not included: <sys/socket.h> stays out of every header that only needs io_op.
 struct sockaddr;
 
@@ -68,8 +70,7 @@ struct io_op {
   bool more = false;
 
   // Backend bookkeeping; only src/backend/ reads or writes these.
-  io_op* backend_next = nullptr;
-  io_op* backend_prev = nullptr;
+  list_links<io_op> backend_links;
   std::uint8_t backend_state = 0;
 };
 

@@ -170,8 +170,7 @@ class datagram_awaiter_base : public io_awaiter_base, public datagram_op_node {
 
 inline void datagram_op_list::end_all() noexcept {
   // end_for_close clears each awaiter's links, so read the next one first.
-  datagram_op_node* op = ops_.front();
-  ops_.clear_without_unlinking();
+  datagram_op_node* op = ops_.take_all();
   while (op != nullptr) {
     datagram_op_node* const next = decltype(ops_)::next(*op);
     static_cast<datagram_awaiter_base*>(op)->end_for_close();
