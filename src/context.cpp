@@ -12,7 +12,7 @@
 
 namespace eddy::detail {
 
-class context_map {
+class context_map : public ref_counted<context_map, ref_counting::atomic> {
  public:
   struct entry {
     std::uint64_t var;
@@ -21,22 +21,16 @@ class context_map {
 
   context_map() = default;
   /// A copy of `other`'s entries, each value referenced once more.
-  explicit context_map(const context_map& other) : entries_(other.entries_) {
+  explicit context_map(const context_map& other) : ref_counted(), entries_(other.entries_) {
     for (entry& each : entries_) {
       each.value->add_ref();
     }
   }
   context_map& operator=(const context_map&) = delete;
 
-  void add_ref() noexcept { references_.fetch_add(1, std::memory_order_relaxed); }
-  void release() noexcept {
-    if (references_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-      delete this;
-    }
-  }
   /// Only the caller's cell holds it: it may change in place. (No other thread can take a
   /// reference meanwhile: that needs a cell holding this map, and there is only the caller's.)
-  [[nodiscard]] bool unshared() const noexcept { return references_.load(std::memory_order_acquire) == 1; }
+  [[nodiscard]] bool unshared() const noexcept { return use_count() == 1; }
 
   [[nodiscard]] std::size_t size() const noexcept { return entries_.size(); }
 
@@ -64,6 +58,7 @@ class context_map {
   }
 
  private:
+  friend class ref_counted<context_map, ref_counting::atomic>;
   ~context_map() {
     for (entry& each : entries_) {
       each.value->release();
@@ -76,7 +71,6 @@ class context_map {
   }
 
   std::vector<entry> entries_;
-  std::atomic<std::uint32_t> references_{1};
 };
 
 context_cell::~context_cell() {

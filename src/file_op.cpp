@@ -15,6 +15,7 @@
 
 #include "backend/backend.hpp"
 #include "backend/perform.hpp"
+#include "eddy/detail/ref_counted.hpp"
 #include "eddy/detail/thread_call.hpp"
 #include "eddy/loop.hpp"
 
@@ -38,11 +39,10 @@ bool native_file_ops_of(loop_core& loop) noexcept {
 /// awaiter gave up first; the worker will not touch the io_op). The worker reads the io_op,
 /// which lives in the awaiting frame, only between queued -> running and -> finished; the
 /// frame is not resumed or destroyed in that window.
-class pool_file_job {
+class pool_file_job : public ref_counted<pool_file_job, ref_counting::atomic> {
  public:
-  explicit pool_file_job(const io_op& op) noexcept : op_(&op) {}
-  pool_file_job(const pool_file_job&) = delete;
-  pool_file_job& operator=(const pool_file_job&) = delete;
+  /// Two references: the awaiter's and the worker's.
+  explicit pool_file_job(const io_op& op) noexcept : ref_counted(2), op_(&op) {}
 
   /// Worker: performs the operation unless the awaiter skipped it.
   void run() noexcept {
@@ -71,19 +71,12 @@ class pool_file_job {
   }
   [[nodiscard]] std::int64_t result() const noexcept { return result_; }
 
-  void release() noexcept {
-    if (references_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-      delete this;
-    }
-  }
-
  private:
   enum : std::uint8_t { queued, running, finished, skipped };
 
   const io_op* op_;
   std::int64_t result_ = -ECANCELED;
   std::atomic<std::uint8_t> state_{queued};
-  std::atomic<std::uint32_t> references_{2};
 };
 
 namespace {

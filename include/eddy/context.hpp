@@ -32,6 +32,7 @@
 #include <utility>
 
 #include "eddy/detail/context_state.hpp"
+#include "eddy/detail/future_base.hpp"
 #include "eddy/detail/task_base.hpp"
 #include "eddy/errors.hpp"
 
@@ -47,35 +48,8 @@ template <class T>
 class context_var;
 
 namespace detail {
-
 /// A counted reference to a context cell.
-class cell_ref {
- public:
-  cell_ref() noexcept = default;
-  static cell_ref adopt(context_cell* cell) noexcept {
-    cell_ref ref;
-    ref.cell_ = cell;
-    return ref;
-  }
-  explicit cell_ref(context_cell* cell) noexcept : cell_(cell) {
-    if (cell_ != nullptr) {
-      cell_->add_ref();
-    }
-  }
-  cell_ref(const cell_ref& other) noexcept : cell_ref(other.cell_) {}
-  cell_ref(cell_ref&& other) noexcept : cell_(std::exchange(other.cell_, nullptr)) {}
-  cell_ref& operator=(cell_ref other) noexcept {
-    std::swap(cell_, other.cell_);
-    return *this;
-  }
-  ~cell_ref() { release_context(cell_); }
-
-  [[nodiscard]] context_cell* get() const noexcept { return cell_; }
-
- private:
-  context_cell* cell_ = nullptr;
-};
-
+using cell_ref = state_ref<context_cell>;
 }  // namespace detail
 
 /// A context (contextvars.Context): the values of the context variables, as one task or

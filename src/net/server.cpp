@@ -63,20 +63,15 @@ struct unix_socket_file {
   }
 };
 
-class server_state final : public connection_registry {
+class server_state final : public connection_registry,
+                           public detail::ref_counted<server_state, detail::ref_counting::single_thread> {
  public:
   server_state(client_handler handler, const server_options& options)
-      : handler_(std::make_shared<const client_handler>(std::move(handler))), options_(options) {}
+      : ref_counted(0), handler_(std::make_shared<const client_handler>(std::move(handler))), options_(options) {}
 
   /// A handle on a new state (server's constructor is private to this class).
   static server make_handle(server_state* state) { return server(state); }
 
-  void add_ref() noexcept { ++references_; }
-  void release() noexcept {
-    if (--references_ == 0) {
-      delete this;
-    }
-  }
 
   /// Adds a bound (not yet listening) socket; `file` is the Unix socket file to remove on
   /// close, if any.
@@ -122,6 +117,7 @@ class server_state final : public connection_registry {
   bool serving_forever = false;
 
  private:
+  friend class detail::ref_counted<server_state, detail::ref_counting::single_thread>;
   ~server_state() {
     for (std::size_t index = 0; index < listeners_.size(); ++index) {
       close_listener(index);
@@ -154,7 +150,6 @@ class server_state final : public connection_registry {
   std::vector<socket> listeners_;
   std::vector<unix_socket_file> unix_files_;  ///< one per listener
   std::vector<task<void>> accept_tasks_;
-  std::uint32_t references_ = 0;
   std::size_t live_accept_loops_ = 0;
   // The life of a server: bound (neither flag; start_serving = false) → serving_ (listening,
   // one accept loop per socket) → closed_ (listeners closed once their accept loop is gone).

@@ -45,7 +45,8 @@ connection_registry::~connection_registry() {
 // --- life ------------------------------------------------------------------------------------
 
 stream_state::stream_state(loop_core& loop, int fd, kind what, const stream_options& options)
-    : loop_(&loop),
+    : ref_counted(0),
+      loop_(&loop),
       fd_(fd),
       kind_(what),
       limit_(options.limit),

@@ -10,6 +10,7 @@
 
 #include "eddy/detail/frame_allocator.hpp"
 #include "eddy/detail/loop_core.hpp"
+#include "eddy/detail/ref_counted.hpp"
 #include "eddy/detail/task_base.hpp"
 
 namespace eddy::detail {
@@ -17,7 +18,10 @@ namespace eddy::detail {
 /// Shared by the loop (while queued or armed as a timer) and the user's handle; the count is
 /// atomic because call_soon_threadsafe hands it across threads. The callback runs in a copy of
 /// the context it was scheduled from (asyncio's Handle), taken on the scheduling thread.
-class callback_node : public ready_node, public timer_node, public recycled {
+class callback_node : public ready_node,
+                      public timer_node,
+                      public recycled,
+                      public ref_counted<callback_node, ref_counting::atomic> {
  public:
   /// Throws std::bad_alloc if the current context cannot be copied.
   explicit callback_node(loop_core& loop) : loop_(&loop), context_(capture_context()) {
@@ -28,12 +32,6 @@ class callback_node : public ready_node, public timer_node, public recycled {
   callback_node& operator=(const callback_node&) = delete;
   virtual ~callback_node() { release_context(context_); }
 
-  void add_ref() noexcept { references_.fetch_add(1, std::memory_order_relaxed); }
-  void release() noexcept {
-    if (references_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-      delete this;
-    }
-  }
 
   /// Marks it cancelled; a queued timer is also taken off the heap (loop thread only).
   void cancel() noexcept;
@@ -52,7 +50,6 @@ class callback_node : public ready_node, public timer_node, public recycled {
 
   loop_core* loop_;
   context_cell* context_;  ///< null: the empty context
-  std::atomic<std::uint32_t> references_{1};
   std::atomic<bool> cancelled_{false};
 };
 

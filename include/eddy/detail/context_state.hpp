@@ -11,28 +11,19 @@
 #include <functional>
 #include <utility>
 
+#include "eddy/detail/ref_counted.hpp"
+
 namespace eddy::detail {
 
 /// One variable's value, shared by every map that holds it and by tokens. Immutable, so any
 /// thread may read it; counted atomically, since to_thread shares maps with a worker.
-class context_value {
+class context_value : public ref_counted<context_value, ref_counting::atomic> {
  public:
   context_value() noexcept = default;
-  context_value(const context_value&) = delete;
-  context_value& operator=(const context_value&) = delete;
-
-  void add_ref() noexcept { references_.fetch_add(1, std::memory_order_relaxed); }
-  void release() noexcept {
-    if (references_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-      delete this;
-    }
-  }
 
  protected:
+  friend class ref_counted<context_value, ref_counting::atomic>;
   virtual ~context_value() = default;
-
- private:
-  std::atomic<std::uint32_t> references_{1};
 };
 
 template <class T>
@@ -49,18 +40,9 @@ class context_map;
 /// What an eddy::context is: a mutable cell whose map changes when a variable is set in it.
 /// Counted atomically (a worker thread may drop the last reference to a to_thread copy).
 /// Used by one thread at a time, like the Python object.
-class context_cell {
+class context_cell : public ref_counted<context_cell, ref_counting::atomic> {
  public:
   context_cell() noexcept = default;
-  context_cell(const context_cell&) = delete;
-  context_cell& operator=(const context_cell&) = delete;
-
-  void add_ref() noexcept { references_.fetch_add(1, std::memory_order_relaxed); }
-  void release() noexcept {
-    if (references_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-      delete this;
-    }
-  }
 
   /// No variable has a value here: copying this context is copying nothing.
   [[nodiscard]] bool empty() const noexcept { return map_ == nullptr; }
@@ -81,9 +63,9 @@ class context_cell {
   std::atomic<bool> entered{false};
 
  private:
+  friend class ref_counted<context_cell, ref_counting::atomic>;
   ~context_cell();
 
-  std::atomic<std::uint32_t> references_{1};
   context_map* map_ = nullptr;
 };
 

@@ -18,6 +18,7 @@
 
 #include "eddy/detail/frame_allocator.hpp"
 #include "eddy/detail/loop_core.hpp"
+#include "eddy/detail/ref_counted.hpp"
 #include "eddy/detail/result_slot.hpp"
 #include "eddy/detail/task_base.hpp"
 #include "eddy/errors.hpp"
@@ -108,18 +109,9 @@ struct mail_node {
 /// Reference counted (atomically): the loop holds one reference and every call in flight one
 /// more, so a worker that finishes after the loop is gone still has a valid inbox to find out
 /// that it is closed.
-class loop_mailbox final : public ready_node {
+class loop_mailbox final : public ready_node, public ref_counted<loop_mailbox, ref_counting::atomic> {
  public:
   explicit loop_mailbox(loop_core& loop) noexcept;
-  loop_mailbox(const loop_mailbox&) = delete;
-  loop_mailbox& operator=(const loop_mailbox&) = delete;
-
-  void add_ref() noexcept { references_.fetch_add(1, std::memory_order_relaxed); }
-  void release() noexcept {
-    if (references_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-      delete this;
-    }
-  }
 
   /// Any thread. Queues `node` for delivery on the loop's thread. Returns false, without
   /// taking the node, once the loop is closed.
@@ -133,11 +125,11 @@ class loop_mailbox final : public ready_node {
   [[nodiscard]] loop_core& loop() const noexcept { return *loop_; }
 
  private:
+  friend class ref_counted<loop_mailbox, ref_counting::atomic>;
   ~loop_mailbox() = default;
   static void drain(ready_node& node) noexcept;
   void deliver_all(mail_node* newest_first, bool loop_open) noexcept;
 
-  std::atomic<std::uint32_t> references_{1};
   std::atomic<mail_node*> newest_{nullptr};  ///< posted, not yet taken (a stack, newest first)
   std::atomic<std::uint32_t> posting_{0};    ///< posts in progress (close() waits for them)
   std::atomic<bool> closed_{false};

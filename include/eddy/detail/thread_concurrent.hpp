@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "eddy/coro.hpp"
+#include "eddy/detail/ref_counted.hpp"
 #include "eddy/detail/result_slot.hpp"
 #include "eddy/detail/thread_call.hpp"
 #include "eddy/errors.hpp"
@@ -22,22 +23,13 @@
 namespace eddy::detail {
 
 /// Thread-safe: every member may be called from any thread. The reference count is atomic.
-class concurrent_state_base {
+class concurrent_state_base : public ref_counted<concurrent_state_base, ref_counting::atomic> {
  public:
   /// pending -> running (an executor started the call) -> finished | failed; pending ->
   /// cancelled. Never changes again once finished, failed or cancelled. Written under mutex_,
   /// readable without it.
   enum class status : std::uint8_t { pending, running, finished, failed, cancelled };
 
-  concurrent_state_base(const concurrent_state_base&) = delete;
-  concurrent_state_base& operator=(const concurrent_state_base&) = delete;
-
-  void add_ref() noexcept { references_.fetch_add(1, std::memory_order_relaxed); }
-  void release() noexcept {
-    if (references_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-      delete this;
-    }
-  }
 
   [[nodiscard]] status state() const noexcept { return status_.load(std::memory_order_acquire); }
   [[nodiscard]] bool done() const noexcept {
@@ -106,6 +98,7 @@ class concurrent_state_base {
   }
 
  protected:
+  friend class ref_counted<concurrent_state_base, ref_counting::atomic>;
   concurrent_state_base() noexcept = default;
   virtual ~concurrent_state_base() = default;
 
@@ -140,7 +133,6 @@ class concurrent_state_base {
   std::exception_ptr exception_;  ///< set before publish(failed)
 
  private:
-  std::atomic<std::uint32_t> references_{1};
   std::atomic<status> status_{status::pending};
   mutable std::mutex mutex_;
   mutable std::condition_variable done_;

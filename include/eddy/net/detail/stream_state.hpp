@@ -18,6 +18,7 @@
 #include "eddy/detail/intrusive_list.hpp"
 #include "eddy/detail/io_op.hpp"
 #include "eddy/detail/loop_core.hpp"
+#include "eddy/detail/ref_counted.hpp"
 #include "eddy/detail/sync_waiters.hpp"
 #include "eddy/detail/task_base.hpp"
 #include "eddy/net/stream_options.hpp"
@@ -58,26 +59,21 @@ class connection_registry {
   std::size_t count_ = 0;
 };
 
-class stream_state : private registry_node {
+class stream_state : private registry_node, public ref_counted<stream_state, ref_counting::single_thread> {
  public:
   /// What the descriptor is: a socket uses recv/send; a pipe end uses read/write (recv on a
   /// pipe fails with ENOTSOCK).
   enum class kind : std::uint8_t { socket, pipe_reader, pipe_writer };
 
+  /// No reference yet: the first handle or operation takes one.
   stream_state(loop_core& loop, int fd, kind what, const stream_options& options);
   stream_state(const stream_state&) = delete;
   stream_state& operator=(const stream_state&) = delete;
 
   // --- references --------------------------------------------------------------------------
-  void add_ref() noexcept { ++references_; }
-  void release() noexcept {
-    if (--references_ == 0) {
-      delete this;
-    }
-  }
   void add_handle() noexcept {
     ++handles_;
-    ++references_;
+    add_ref();
   }
   /// The last handle gone closes the connection (gracefully: what is queued is still sent).
   void drop_handle() noexcept;
@@ -142,6 +138,7 @@ class stream_state : private registry_node {
     stream_state* owner = nullptr;
   };
 
+  friend class ref_counted<stream_state, ref_counting::single_thread>;
   ~stream_state();
 
   // reading
@@ -170,7 +167,6 @@ class stream_state : private registry_node {
   loop_core* loop_;
   int fd_;
   kind kind_;
-  std::uint32_t references_ = 0;
   std::uint32_t handles_ = 0;
 
   std::unique_ptr<std::byte[]>
