@@ -103,7 +103,7 @@ class pool_file_runner {
   pool_file_job* job_;
 };
 
-using pool_file_call = loop_call_of<void, pool_file_runner>;
+using pool_file_call = worker_call_of<void, pool_file_runner>;
 
 }  // namespace
 
@@ -135,7 +135,7 @@ bool file_awaiter_base::start_on_pool() {
   return true;
 }
 
-void file_awaiter_base::pool_call_delivered(void* owner, loop_call_base& call) noexcept {
+void file_awaiter_base::pool_call_delivered(void* owner, worker_call_base& call) noexcept {
   auto& self = *static_cast<file_awaiter_base*>(owner);
   if (call.discarded()) {
     self.executor_dropped_ = true;

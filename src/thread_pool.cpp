@@ -375,21 +375,21 @@ void loop_mailbox::close() noexcept {
 
 // --- loop calls ---------------------------------------------------------------------------
 
-loop_call_base::~loop_call_base() {
+worker_call_base::~worker_call_base() {
   release_context(context_);
   if (mailbox_ != nullptr) {
     mailbox_->release();
   }
 }
 
-void loop_call_base::send_back() noexcept {
+void worker_call_base::send_back() noexcept {
   if (!mailbox_->post(*this)) {
     release();  // the loop is gone: the outcome is dropped here
   }
 }
 
-void loop_call_base::discard_work(thread_work& work) noexcept {
-  auto& self = static_cast<loop_call_base&>(work);
+void worker_call_base::discard_work(thread_work& work) noexcept {
+  auto& self = static_cast<worker_call_base&>(work);
   phase expected = phase::queued;
   if (self.phase_.compare_exchange_strong(expected, phase::discarded, std::memory_order_acq_rel)) {
     self.drop_invocation();
@@ -450,7 +450,7 @@ loop_threads& threads_of(loop_core& loop) noexcept { return *static_cast<event_l
 
 loop_mailbox& mailbox_of(loop_core& loop) noexcept { return threads_of(loop).mailbox(); }
 
-void loop_call_base::start(loop_core& loop, thread_pool_executor* executor) {
+void worker_call_base::start(loop_core& loop, thread_pool_executor* executor) {
   loop_threads& threads = threads_of(loop);
   thread_pool_executor& target = executor != nullptr ? *executor : threads.default_executor();
   if (mailbox_ == nullptr) {
@@ -510,7 +510,7 @@ coro<void> event_loop::shutdown_default_executor() {
   // waits for this loop (run_coroutine_threadsafe(...).get()) can still finish.
   thread_pool_executor joiner(1);
   auto join_all = [executor = std::move(executor)] { executor->shutdown(true); };
-  co_await detail::to_thread_awaiter<void>(new detail::loop_call_for<decltype(join_all)>(std::move(join_all)),
+  co_await detail::to_thread_awaiter<void>(new detail::worker_call_for<decltype(join_all)>(std::move(join_all)),
                                            &joiner);
 }
 

@@ -189,7 +189,7 @@ template <class Function, class... Args>
                 "inside a co_await expression (docs/coroutine-lifetimes.md, trap 5). Pass what it captures "
                 "as arguments: co_await eddy::to_thread([](const std::string& p) { ... }, path); or name "
                 "it first and pass the name: auto work = [path] { ... }; co_await eddy::to_thread(work);");
-  return {new detail::loop_call_for<Function, Args...>(std::forward<Function>(function), std::forward<Args>(args)...),
+  return {new detail::worker_call_for<Function, Args...>(std::forward<Function>(function), std::forward<Args>(args)...),
           nullptr};
 }
 

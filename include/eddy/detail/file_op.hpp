@@ -18,7 +18,7 @@
 
 namespace eddy::detail {
 
-class loop_call_base;
+class worker_call_base;
 class pool_file_job;
 
 /// Whether `loop`'s backend takes the file opcodes itself (event_loop::native_file_ops).
@@ -104,12 +104,12 @@ class file_awaiter_base : protected io_op, protected wait_base {
 
   // The thread-pool route (src/file_op.cpp).
   bool start_on_pool();
-  static void pool_call_delivered(void* owner, loop_call_base& call) noexcept;
+  static void pool_call_delivered(void* owner, worker_call_base& call) noexcept;
   void let_go_of_pool_call() noexcept;
 
   const char* what_;
   task_base* task_ = nullptr;
-  loop_call_base* pool_call_ = nullptr;  ///< pool route, until the outcome is delivered
+  worker_call_base* pool_call_ = nullptr;  ///< pool route, until the outcome is delivered
   pool_file_job* pool_job_ = nullptr;    ///< shared with the worker; same lifetime
   std::exception_ptr start_error_;       ///< the pool refused the call (shut down)
   route route_ = route::none;

@@ -14,9 +14,11 @@
 #include <utility>
 
 #include "eddy/coro.hpp"
+#include "eddy/detail/loop_mailbox.hpp"
 #include "eddy/detail/ref_counted.hpp"
 #include "eddy/detail/result_slot.hpp"
-#include "eddy/detail/thread_call.hpp"
+#include "eddy/detail/thread_invocation.hpp"
+#include "eddy/detail/thread_work.hpp"
 #include "eddy/errors.hpp"
 #include "eddy/task.hpp"
 
