@@ -32,7 +32,6 @@ class callback_node : public ready_node,
   callback_node& operator=(const callback_node&) = delete;
   virtual ~callback_node() { release_context(context_); }
 
-
   /// Marks it cancelled; a queued timer is also taken off the heap (loop thread only).
   void cancel() noexcept;
   [[nodiscard]] bool cancelled() const noexcept { return cancelled_.load(std::memory_order_acquire); }
