@@ -29,7 +29,7 @@ child_watch::child_watch(loop_core& loop, pid_t pid, int pidfd) noexcept : loop_
   poll_.fd = pidfd;
   poll_.flags = POLLIN;
   poll_.owner = this;
-  poll_.on_complete = &polled;
+  poll_.on_completion<&polled>();
 }
 
 child_watch::~child_watch() {
@@ -42,7 +42,7 @@ child_watch::~child_watch() {
 void child_watch::arm() {
   for (;;) {
     poll_.result = 0;
-    if (!loop_->submit_io(poll_)) {
+    if (!poll_.start(*loop_)) {
       keep_alive_ = shared_from_this();  // the loop's pending poll owns the watch
       return;
     }
@@ -56,7 +56,7 @@ void child_watch::arm() {
   }
 }
 
-void child_watch::polled(io_op& op) noexcept {
+void child_watch::polled(kernel_op& op) noexcept {
   child_watch& self = *static_cast<poll_op&>(op).owner;
   // Dropped at the end of this function, possibly the last reference.
   std::shared_ptr<child_watch> keep = std::move(self.keep_alive_);

@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "eddy/detail/kernel_op.hpp"
 #include "eddy/loop.hpp"
 
 namespace eddy {
@@ -13,39 +14,36 @@ namespace eddy {
 /// One watched (fd, direction). Owned by the loop's table while active; once retired it
 /// deletes itself when nothing refers to it any more (no poll in flight, not queued, not
 /// running its callback).
-class event_loop::fd_watch final : public detail::ready_node, public detail::io_op {
+class event_loop::fd_watch final : public detail::ready_node, public detail::kernel_op {
  public:
   fd_watch(event_loop& loop, int watched_fd, bool for_writing, std::function<void()> callback)
       : loop_(&loop), callback_(std::move(callback)) {
     opcode = detail::io_opcode::poll;
     fd = watched_fd;
     flags = for_writing ? POLLOUT : POLLIN;
-    on_complete = &polled;
+    on_completion<&polled>();
     run = &run_callback;
   }
 
   void arm() {
     result = 0;
-    if (loop_->submit_io(*this)) {
+    if (start(*loop_)) {
       became_ready();
-    } else {
-      in_flight_ = true;
     }
   }
 
   void retire() noexcept {
     active_ = false;
-    if (in_flight_) {
-      loop_->cancel_io(*this);  // the completion deletes it
+    if (in_flight()) {
+      cancel();  // the completion deletes it
     } else if (!queued_ && !running_) {
       delete this;
     }
   }
 
  private:
-  static void polled(detail::io_op& op) noexcept {
+  static void polled(detail::kernel_op& op) noexcept {
     auto& self = static_cast<fd_watch&>(op);
-    self.in_flight_ = false;
     if (!self.active_) {
       delete &self;
       return;
@@ -62,7 +60,7 @@ class event_loop::fd_watch final : public detail::ready_node, public detail::io_
     auto& self = static_cast<fd_watch&>(node);
     self.queued_ = false;
     if (!self.active_ || self.loop_->is_closed_for_callbacks()) {
-      if (!self.in_flight_) {
+      if (!self.in_flight()) {
         delete &self;
       }
       return;
@@ -101,7 +99,6 @@ class event_loop::fd_watch final : public detail::ready_node, public detail::io_
   event_loop* loop_;
   std::function<void()> callback_;
   bool active_ = true;
-  bool in_flight_ = false;
   bool queued_ = false;
   bool running_ = false;
 };

@@ -28,7 +28,7 @@ bool event_loop::native_file_ops() const noexcept { return backend_->supports_fi
 namespace eddy::detail {
 
 bool native_file_ops_of(loop_core& loop) noexcept {
-  return static_cast<const event_loop&>(loop).native_file_ops();
+  return loop.public_loop().native_file_ops();
 }
 
 /// What the awaiter and the worker share on the thread-pool route. Heap-allocated with two
@@ -108,7 +108,6 @@ using pool_file_call = worker_call_of<void, pool_file_runner>;
 }  // namespace
 
 bool file_awaiter_base::start_on_pool() {
-  route_ = route::pool;
   auto* job = new pool_file_job(*this);
   pool_file_call* call = nullptr;
   try {
@@ -120,18 +119,17 @@ bool file_awaiter_base::start_on_pool() {
   }
   try {
     call->watch(this, &pool_call_delivered);
-    call->start(task_->loop(), nullptr);
+    call->start(waiting_task().loop(), nullptr);
   } catch (...) {
     // The default executor is shut down: nothing runs. The error is thrown from await_resume.
     call->abandon();
     job->release();
-    task_->end_wait_keep_result();
+    waiting_task().end_wait_keep_result();
     start_error_ = std::current_exception();
     return false;
   }
   pool_call_ = call;
   pool_job_ = job;
-  in_flight_ = true;
   return true;
 }
 
@@ -144,8 +142,7 @@ void file_awaiter_base::pool_call_delivered(void* owner, worker_call_base& call)
     self.result = self.pool_job_->result();
   }
   self.let_go_of_pool_call();
-  self.in_flight_ = false;
-  self.task_->wake();
+  self.resume();
 }
 
 void file_awaiter_base::let_go_of_pool_call() noexcept {
@@ -154,33 +151,26 @@ void file_awaiter_base::let_go_of_pool_call() noexcept {
 }
 
 bool file_awaiter_base::cancel_wait(task_base& waiter) noexcept {
-  if (cancel_requested_ || !in_flight_) {
+  if (pool_call_ == nullptr) {
+    return io_wait::cancel_wait(waiter);  // io_uring's route (or nothing in flight)
+  }
+  if (cancel_requested()) {
     return false;
   }
-  cancel_requested_ = true;
-  if (route_ == route::native) {
-    waiter.loop().cancel_io(*this);
-    return true;
-  }
+  note_cancel_requested();
   if (pool_job_->skip()) {
     // No worker has it, and none ever will touch this frame: resume now.
     let_go_of_pool_call();
-    in_flight_ = false;
     result = -ECANCELED;
-    waiter.wake();
+    resume();
   }
   // Otherwise a worker is running it: the task resumes when its outcome is delivered.
   return true;
 }
 
 file_awaiter_base::~file_awaiter_base() {
-  if (in_flight_) {
-    if (route_ == route::native) {
-      // The loop drains every operation before it frees a frame; reaching here would let the
-      // kernel write into freed memory, so stop loudly instead.
-      std::fprintf(stderr, "eddy: %s destroyed while the kernel still uses it\n", what_);
-      std::abort();
-    }
+  // An io_uring operation still in flight stops the process in ~kernel_op.
+  if (pool_call_ != nullptr) {
     // A closing loop destroys the frame of a task whose call is still on the pool. A worker
     // running it may be writing into this frame: wait for it (the kernel-side equivalent is
     // the loop's drain of io_uring operations).
@@ -191,37 +181,27 @@ file_awaiter_base::~file_awaiter_base() {
       }
     }
     let_go_of_pool_call();
-    in_flight_ = false;
   }
-  if (result_is_descriptor_ && submitted_ && !settled_ && result >= 0) {
+  if (result_is_descriptor_ && started() && !settled_ && result >= 0) {
     // An open that completed but whose task never resumed to take the descriptor.
     (void)perform::close(static_cast<int>(result));
   }
 }
 
-std::int64_t file_awaiter_base::settle() {
+std::int64_t file_awaiter_base::settle_file() {
   settled_ = true;
-  if (!submitted_) {
-    task_->end_wait(false);  // a cancellation was pending: throws
-  }
   if (start_error_) {
     std::rethrow_exception(start_error_);  // the wait already ended in await_suspend
   }
-  if (cancel_requested_ && result < 0) {
-    task_->end_wait(true);  // throws cancelled_error
-  }
-  task_->end_wait_keep_result();
+  const std::int64_t outcome = settle(result);  // throws when a cancellation took effect
   if (executor_dropped_) {
     throw cancelled_error("the executor was shut down before the file operation started");
   }
-  if (cancel_requested_) {
-    task_->keep_cancel_pending();
-  }
-  return result;
+  return outcome;
 }
 
 void file_awaiter_base::throw_system_error(std::int64_t outcome) const {
-  throw std::system_error(static_cast<int>(-outcome), std::system_category(), what_);
+  throw std::system_error(static_cast<int>(-outcome), std::system_category(), what());
 }
 
 int file_open_awaiter::await_resume() {
@@ -232,7 +212,7 @@ int file_open_awaiter::await_resume() {
     (void)perform::close(static_cast<int>(result));
     result = -ECANCELED;
   }
-  const std::int64_t outcome = settle();
+  const std::int64_t outcome = settle_file();
   if (outcome < 0) {
     throw std::system_error(static_cast<int>(-outcome), std::system_category(),
                             "open_file '" + path_ + "'");

@@ -82,6 +82,8 @@ void loop_core::check_usable_if_alive(const loop_core* loop, std::uint64_t id, c
 
 event_loop& loop_core::public_loop() noexcept { return static_cast<event_loop&>(*this); }
 
+loop_core& core_of(event_loop& loop) noexcept { return loop; }
+
 bool loop_core::submit_io(io_op& op) {
   check_usable("an I/O operation");
   return backend_->submit(op);

@@ -180,7 +180,7 @@ void check_setup(int error, const char* what) {
 
 process spawn(const char* what, const std::string& program, const std::vector<std::string>& argv,
               const process_options& options) {
-  event_loop& loop = get_running_loop();
+  detail::loop_core& loop = detail::core_of(get_running_loop());
   loop.check_usable(what);
 
   std::array<stream_plan, 3> plans{

@@ -66,7 +66,9 @@ class future {
   /// A pending future on the running loop (asyncio.Future()). Throws std::runtime_error when
   /// no loop is running on this thread.
   future() : future(detail::loop_for_new_future()) {}
-  /// A pending future on `loop`.
+  /// A pending future on `loop` (loop.create_future()).
+  explicit future(event_loop& loop) : future(detail::core_of(loop)) {}
+  /// A pending future on a loop's core (the library's spelling).
   explicit future(detail::loop_core& loop)
       : state_(detail::state_ref<state_type>::adopt(new state_type(loop))) {}
   /// Wraps an existing state (used by gather, shield...).

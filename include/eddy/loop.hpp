@@ -91,7 +91,7 @@ using exception_handler = std::function<void(class event_loop&, const exception_
 /// Ordering guarantees: the ready queue is FIFO; what is scheduled while an iteration runs
 /// its callbacks runs in the next iteration; timers with equal deadlines fire in the order
 /// they were scheduled.
-class event_loop : public detail::loop_core {
+class event_loop : private detail::loop_core {
  public:
   /// Creates the backend (see loop_options). Throws std::system_error if the requested backend
   /// cannot start, std::invalid_argument for a bad EDDY_BACKEND value or a negative
@@ -260,7 +260,7 @@ class event_loop : public detail::loop_core {
   template <class T = void>
   future<T> create_future() {
     check_usable("create_future");
-    return future<T>(*this);
+    return future<T>(static_cast<detail::loop_core&>(*this));
   }
   /// Tasks on this loop that are not done yet.
   [[nodiscard]] std::vector<any_task> pending_tasks() const;
@@ -398,7 +398,10 @@ class event_loop : public detail::loop_core {
   bool remove_signal_handler(int signo);
 
  private:
+  // The library reaches the loop's core (scheduling, I/O submission) through these; users
+  // see only the members above.
   friend class detail::loop_core;
+  friend detail::loop_core& detail::core_of(event_loop& loop) noexcept;
   class fd_watch;
 
   void run_once();

@@ -223,7 +223,7 @@ template <class T>
   if (!body) {
     throw invalid_state_error("run_coroutine_threadsafe: the coro is empty (moved from or already awaited)");
   }
-  auto* call = new detail::coroutine_call<T>(std::move(body), loop);
+  auto* call = new detail::coroutine_call<T>(std::move(body), detail::core_of(loop));
   concurrent_future<T> result(detail::concurrent_ref<detail::concurrent_state<T>>::adopt(call));
   call->post_start();
   return result;

@@ -15,13 +15,13 @@
 #include <deque>
 #include <system_error>
 
-#include "eddy/detail/io_op.hpp"
+#include "eddy/detail/io_wait.hpp"
+#include "eddy/detail/kernel_op.hpp"
 #include "eddy/detail/loop_core.hpp"
-#include "eddy/detail/task_base.hpp"
 
 namespace eddy::detail {
 
-class multishot_acceptor final : private io_op, private wait_base {
+class multishot_acceptor final : private kernel_op {
  public:
   /// Arms nothing yet: the first next() does.
   static multishot_acceptor* create(loop_core& loop, int listening_fd) {
@@ -32,8 +32,8 @@ class multishot_acceptor final : private io_op, private wait_base {
   void detach() noexcept {
     detached_ = true;
     close_accepted();
-    if (armed_) {
-      loop_->cancel_io(*this);  // completed() frees it after the last completion
+    if (in_flight()) {
+      cancel();  // completed() frees it after the last completion
     } else {
       delete this;
     }
@@ -44,43 +44,49 @@ class multishot_acceptor final : private io_op, private wait_base {
   /// (the next call arms a new one). Throws std::system_error when accepting failed (EMFILE,
   /// ...; the next call arms a new request) and cancelled_error when the task is cancelled
   /// (connections accepted meanwhile stay queued for the next call).
-  class awaiter {
+  class awaiter final : private io_wait {
    public:
-    explicit awaiter(multishot_acceptor& acceptor) noexcept : acceptor_(acceptor) {}
+    explicit awaiter(multishot_acceptor& acceptor) noexcept : io_wait("accept"), acceptor_(acceptor) {}
     bool await_ready() const noexcept { return acceptor_.has_news(); }
     bool await_suspend(std::coroutine_handle<> awaiting) {
-      task_ = &task_base::running("accept");
-      if (!task_->begin_wait(awaiting, &acceptor_)) {
+      if (!begin(awaiting)) {
         return false;  // a cancellation was pending: await_resume throws it
       }
-      waited_ = true;
       try {
-        if (!acceptor_.armed_) {
+        if (!acceptor_.in_flight()) {
           acceptor_.arm();
         }
       } catch (...) {
-        task_->end_wait_keep_result();
+        waiting_task().end_wait_keep_result();
         throw;
       }
       if (acceptor_.has_news()) {  // completed at once
-        task_->end_wait_keep_result();
         return false;
       }
-      acceptor_.waiter_ = task_;
+      acceptor_.waiter_ = this;
       return true;
     }
     int await_resume() {
-      if (task_ != nullptr) {
-        // Throws cancelled_error when the wait was cancelled or never began.
-        task_->end_wait(!waited_ || std::exchange(acceptor_.waiter_cancelled_, false));
+      if (began()) {
+        settle_kept_elsewhere();  // throws cancelled_error when cancelled or never started
       }
       return acceptor_.take_news();
     }
 
    private:
+    friend class multishot_acceptor;
+
+    /// What the kernel accepts goes to the acceptor's queue, not to this waiter: it can leave
+    /// at once, and the request stays armed.
+    bool cancel_wait(task_base& /*waiter*/) noexcept override {
+      if (acceptor_.waiter_ != this) {
+        return false;
+      }
+      acceptor_.waiter_ = nullptr;
+      return leave_now();
+    }
+
     multishot_acceptor& acceptor_;
-    task_base* task_ = nullptr;
-    bool waited_ = false;
   };
 
   [[nodiscard]] awaiter next() noexcept { return awaiter(*this); }
@@ -90,7 +96,7 @@ class multishot_acceptor final : private io_op, private wait_base {
     opcode = io_opcode::accept_multishot;
     fd = listening_fd;
     flags = SOCK_NONBLOCK | SOCK_CLOEXEC;
-    on_complete = &completed;
+    on_completion<&completed>();
   }
   ~multishot_acceptor() = default;
 
@@ -110,15 +116,9 @@ class multishot_acceptor final : private io_op, private wait_base {
   }
 
   void arm() {
-    armed_ = true;
     more = false;
-    try {
-      if (loop_->submit_io(*this)) {
-        completed(*this);  // a backend that finished it at once
-      }
-    } catch (...) {
-      armed_ = false;
-      throw;
+    if (start(*loop_)) {
+      completed(*this);  // a backend that finished it at once
     }
   }
 
@@ -129,11 +129,8 @@ class multishot_acceptor final : private io_op, private wait_base {
     accepted_.clear();
   }
 
-  static void completed(io_op& op) noexcept {
+  static void completed(kernel_op& op) noexcept {
     auto& self = static_cast<multishot_acceptor&>(op);
-    if (!op.more) {
-      self.armed_ = false;
-    }
     if (op.result >= 0) {
       if (self.detached_) {
         ::close(static_cast<int>(op.result));
@@ -150,35 +147,21 @@ class multishot_acceptor final : private io_op, private wait_base {
       self.error_ = static_cast<int>(-op.result);
     }
     if (self.detached_) {
-      if (!self.armed_) {
+      if (!self.in_flight()) {
         delete &self;
       }
       return;
     }
-    if (self.waiter_ != nullptr && (self.has_news() || !self.armed_)) {
-      std::exchange(self.waiter_, nullptr)->wake();
+    if (self.waiter_ != nullptr && (self.has_news() || !self.in_flight())) {
+      std::exchange(self.waiter_, nullptr)->resume();
     }
-  }
-
-  bool cancel_wait(task_base& waiter) noexcept override {
-    if (waiter_ != &waiter) {
-      return false;
-    }
-    // Nothing the kernel holds belongs to the waiter: it can leave at once; the request stays
-    // armed and what it accepts waits in the queue.
-    waiter_ = nullptr;
-    waiter_cancelled_ = true;
-    waiter.wake();
-    return true;
   }
 
   loop_core* loop_;
   std::deque<int> accepted_;
-  task_base* waiter_ = nullptr;
+  awaiter* waiter_ = nullptr;
   int error_ = 0;
-  bool armed_ = false;
   bool detached_ = false;
-  bool waiter_cancelled_ = false;
 };
 
 /// Owns a multishot_acceptor for an accept loop's frame.

@@ -204,8 +204,8 @@ coro<void> accept_loop(accept_loop_token token) {
   server_state& server = token.server();
   event_loop& loop = get_running_loop();
   std::optional<detail::multishot_acceptor_handle> multishot;
-  if (loop.supports_multishot()) {
-    multishot.emplace(loop, server.listener(token.index()).fd());
+  if (detail::loop_core& core = detail::core_of(loop); core.supports_multishot()) {
+    multishot.emplace(core, server.listener(token.index()).fd());
   }
   while (!server.closed()) {
     std::exception_ptr failure;

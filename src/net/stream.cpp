@@ -40,7 +40,7 @@ namespace {
 /// Takes ownership of fd: closes it if no stream can be made (no running loop, no memory).
 stream_state* adopt(int fd, stream_state::kind what, const stream_options& options) {
   try {
-    loop_core& loop = get_running_loop();
+    loop_core& loop = core_of(get_running_loop());
     return new stream_state(loop, fd, what, options);
   } catch (...) {
     ::close(fd);

@@ -53,10 +53,10 @@ stream_state::stream_state(loop_core& loop, int fd, kind what, const stream_opti
       high_water_(options.high_water),
       low_water_(options.low_water) {
   read_op_.owner = this;
-  read_op_.on_complete = &receive_completed;
+  read_op_.on_completion<&receive_completed>();
   use_multishot_ = what == kind::socket && loop.supports_multishot();
   write_op_.owner = this;
-  write_op_.on_complete = &send_completed;
+  write_op_.on_completion<&send_completed>();
 }
 
 stream_state::~stream_state() {
@@ -107,20 +107,20 @@ std::exception_ptr stream_state::exception() const {
 void stream_state::set_exception(std::exception_ptr error) noexcept {
   exception_ = std::move(error);
   stream_receive_awaiter* waiter = read_waiter_;
-  if (waiter == nullptr || waiter->cancel_requested_) {
+  if (waiter == nullptr || waiter->cancel_requested()) {
     return;  // nobody waits, or the waiter leaves with its cancellation anyway (asyncio)
   }
   if (read_op_.opcode == io_opcode::recv_multishot) {
     // The armed receive feeds the buffer, not the waiter: it can leave at once.
     read_waiter_ = nullptr;
     waiter->result_ = 0;
-    waiter->task_->wake();
+    waiter->resume();
     return;
   }
   // A plain receive owns the buffer (or the caller's span) until it completes: ask the kernel
   // to stop; receive_completed wakes the waiter, and the read then throws exception_. Bytes
   // that arrived first stay buffered (or, for read_into, are returned).
-  loop_->cancel_io(read_op_);
+  read_op_.cancel();
 }
 
 void stream_state::check_no_pending_read(const char* what) const {
@@ -173,7 +173,7 @@ bool stream_state::start_receive(stream_receive_awaiter& waiter, std::span<std::
   if (use_multishot_) {
     // The armed receive delivers (into `into` when it asks for it, else into the buffer); a
     // receive paused or ended by the kernel is armed again.
-    if (!read_in_flight_) {
+    if (!read_op_.in_flight()) {
       arm_multishot();
     }
     read_waiter_ = &waiter;
@@ -193,13 +193,12 @@ bool stream_state::start_receive(stream_receive_awaiter& waiter, std::span<std::
   read_op_.flags = 0;
   read_op_.offset = no_offset;
   read_op_.result = 0;
-  if (loop_->submit_io(read_op_)) {
+  if (read_op_.start(*loop_)) {
     apply_receive_result(read_op_.result, receiving_into_buffer_);
     waiter.result_ = read_op_.result;
     return true;
   }
   read_waiter_ = &waiter;
-  read_in_flight_ = true;
   add_ref();  // the kernel's: the buffer stays alive until the op completes
   return false;
 }
@@ -224,13 +223,11 @@ void stream_state::arm_multishot() {
   read_op_.length = 0;
   read_op_.result = 0;
   read_op_.more = false;
-  read_in_flight_ = true;
   add_ref();  // the kernel's, until the receive's last completion
   bool completed_at_once = false;
   try {
-    completed_at_once = loop_->submit_io(read_op_);
+    completed_at_once = read_op_.start(*loop_);
   } catch (...) {
-    read_in_flight_ = false;
     release();
     throw;
   }
@@ -262,17 +259,14 @@ void stream_state::deliver(const std::byte* data, std::size_t size) noexcept {
   }
 }
 
-void stream_state::multishot_received(io_op& op) noexcept {
+void stream_state::multishot_received(kernel_op& op) noexcept {
   const bool last = !op.more;
-  if (last) {
-    read_in_flight_ = false;
-  }
   bool news = true;  // something a waiting reader must hear about
   if (op.result > 0) {
     if (!lost_) {
       deliver(static_cast<const std::byte*>(op.buffer), static_cast<std::size_t>(op.result));
       if (!last && read_waiter_ == nullptr && buffered() > pause_threshold() && !lost_) {
-        loop_->cancel_io(read_op_);  // the reader is behind: let the socket buffer fill instead
+        read_op_.cancel();  // the reader is behind: let the socket buffer fill instead
       }
     }
   } else if (op.result == 0) {
@@ -285,7 +279,7 @@ void stream_state::multishot_received(io_op& op) noexcept {
   } else if (!lost_) {
     fail(static_cast<int>(-op.result));
   }
-  if (read_waiter_ != nullptr && !news && !read_in_flight_ && !lost_ && loop_usable()) {
+  if (read_waiter_ != nullptr && !news && !read_op_.in_flight() && !lost_ && loop_usable()) {
     // A reader still waits and nothing arrived: start receiving again for it (a multishot
     // receive, or a plain one after the fallback).
     stream_receive_awaiter* waiter = std::exchange(read_waiter_, nullptr);
@@ -298,7 +292,7 @@ void stream_state::multishot_received(io_op& op) noexcept {
       fail(EBADF);
     }
     if (done) {
-      waiter->task_->wake();
+      waiter->resume();
     }
   }
   if (news || lost_ || !loop_usable()) {  // a closing loop takes the receive back: wake the reader
@@ -306,7 +300,7 @@ void stream_state::multishot_received(io_op& op) noexcept {
       if (op.result <= 0) {
         waiter->result_ = 0;
       }
-      waiter->task_->wake();
+      waiter->resume();
     }
   }
   if (last) {
@@ -315,74 +309,62 @@ void stream_state::multishot_received(io_op& op) noexcept {
   }
 }
 
-void stream_state::receive_completed(io_op& op) noexcept {
+void stream_state::receive_completed(kernel_op& op) noexcept {
   stream_state& self = *static_cast<owned_op&>(op).owner;
   if (op.opcode == io_opcode::recv_multishot) {
     self.multishot_received(op);
     return;
   }
-  self.read_in_flight_ = false;
   self.apply_receive_result(op.result, self.receiving_into_buffer_);
   if (stream_receive_awaiter* waiter = std::exchange(self.read_waiter_, nullptr)) {
     waiter->result_ = op.result;
-    waiter->task_->wake();
+    waiter->resume();
   }
   self.finish_close_if_idle();
   self.release();
 }
 
 bool stream_receive_awaiter::await_suspend(std::coroutine_handle<> awaiting) {
-  task_ = &task_base::running(what_);
-  state_->check_no_pending_read(what_);
-  if (!task_->begin_wait(awaiting, this)) {
+  state_->check_no_pending_read(what());
+  if (!begin(awaiting)) {
     return false;
   }
-  submitted_ = true;
   if (state_->lost_) {
     result_ = 0;  // closed under us: end of file
     return false;
   }
+  stops_on_cancel(state_->read_op_);
   try {
     return !state_->start_receive(*this, into_);
   } catch (...) {
-    task_->end_wait_keep_result();
+    waiting_task().end_wait_keep_result();
     throw;
   }
 }
 
 std::size_t stream_receive_awaiter::await_resume() {
-  if (!submitted_) {
-    task_->end_wait(false);  // a cancellation was pending: throws
-  }
-  bool delivered_to_caller = !into_.empty() && result_ > 0;
-  if (delivered_to_caller) {
+  if (started() && !into_.empty() && result_ > 0) {
     // The bytes exist only in the caller's span: hand them over, cancel at the next await.
-    task_->end_wait_keep_result();
-    if (cancel_requested_) {
-      task_->keep_cancel_pending();
-    }
+    settle(result_);
   } else {
     // Bytes received into the buffer stay there, so throwing loses nothing.
-    task_->end_wait(cancel_requested_);
+    settle_kept_elsewhere();
   }
   return result_ > 0 ? static_cast<std::size_t>(result_) : 0;
 }
 
 bool stream_receive_awaiter::cancel_wait(task_base& waiter) noexcept {
-  if (cancel_requested_ || state_->read_waiter_ != this) {
+  if (cancel_requested() || state_->read_waiter_ != this) {
     return false;
   }
-  cancel_requested_ = true;
   if (state_->read_op_.opcode == io_opcode::recv_multishot) {
     // The armed receive feeds the buffer, not this waiter: it can leave at once, and what
     // arrives later waits in the buffer for the next read.
     state_->read_waiter_ = nullptr;
     result_ = 0;
-    waiter.wake();
-    return true;
+    return leave_now();
   }
-  waiter.loop().cancel_io(state_->read_op_);
-  return true;
+  return io_wait::cancel_wait(waiter);
 }
 
 // --- writing ---------------------------------------------------------------------------------
@@ -398,7 +380,7 @@ void stream_state::write(const char* data, std::size_t size, const char* what) {
     throw std::runtime_error(std::string(what) + ": this stream is the read end of a pipe");
   }
   pending_.append(data, size);
-  if (!write_in_flight_) {
+  if (!write_op_.in_flight()) {
     if (!loop_usable()) {
       pending_.clear();
       throw std::runtime_error(std::string(what) + ": the event loop is closed");
@@ -433,8 +415,7 @@ void stream_state::send_until_in_flight() {
     write_op_.flags = 0;
     write_op_.offset = no_offset;
     write_op_.result = 0;
-    if (!loop_->submit_io(write_op_)) {
-      write_in_flight_ = true;
+    if (!write_op_.start(*loop_)) {
       add_ref();  // the kernel's: sending_ stays alive until the op completes
       return;
     }
@@ -447,9 +428,8 @@ void stream_state::send_until_in_flight() {
   }
 }
 
-void stream_state::send_completed(io_op& op) noexcept {
+void stream_state::send_completed(kernel_op& op) noexcept {
   stream_state& self = *static_cast<owned_op&>(op).owner;
-  self.write_in_flight_ = false;
   self.continue_sending(op.result);
   self.finish_close_if_idle();
   self.release();
@@ -500,7 +480,7 @@ void stream_state::write_eof() {
     return;
   }
   eof_requested_ = true;
-  if (write_buffer_size() == 0 && !write_in_flight_) {
+  if (write_buffer_size() == 0 && !write_op_.in_flight()) {
     flushed();
   }
 }
@@ -512,7 +492,7 @@ void stream_state::close() noexcept {
     return;
   }
   closing_ = true;
-  if (!write_in_flight_ && write_buffer_size() == 0) {
+  if (!write_op_.in_flight() && write_buffer_size() == 0) {
     teardown();
   }
 }
@@ -543,18 +523,16 @@ void stream_state::teardown() noexcept {
   eof_ = true;  // readers see end of file (or error_)
   pending_.clear();
   bool loop_alive = running_loop_on_thread == loop_ || loop_core::is_live(loop_);
-  if (read_in_flight_ && loop_alive) {
-    loop_->cancel_io(read_op_);
-  }
-  if (write_in_flight_ && loop_alive) {
-    loop_->cancel_io(write_op_);
+  if (loop_alive) {
+    read_op_.cancel();
+    write_op_.cancel();
   }
   drain_waiters.wake_all(sync_waiter::state::closed);
   finish_close_if_idle();
 }
 
 void stream_state::finish_close_if_idle() noexcept {
-  if (!lost_ || read_in_flight_ || write_in_flight_ || fd_ < 0) {
+  if (!lost_ || read_op_.in_flight() || write_op_.in_flight() || fd_ < 0) {
     return;
   }
   if (aborting_ && kind_ == kind::socket) {

@@ -8,7 +8,7 @@
 #include <optional>
 
 #include "eddy/detail/event_state.hpp"
-#include "eddy/detail/io_op.hpp"
+#include "eddy/detail/kernel_op.hpp"
 
 namespace eddy::detail {
 
@@ -43,13 +43,13 @@ class child_watch : public std::enable_shared_from_this<child_watch> {
   void send_signal(int signo) const;
 
  private:
-  struct poll_op : io_op {
+  struct poll_op : kernel_op {
     child_watch* owner = nullptr;
   };
 
   child_watch(loop_core& loop, pid_t pid, int pidfd) noexcept;
   void arm();
-  static void polled(io_op& op) noexcept;
+  static void polled(kernel_op& op) noexcept;
   /// waitid(WNOHANG): true when the child was reaped (returncode set).
   bool try_reap() noexcept;
   void hand_to_reaper_thread() noexcept;

@@ -1,6 +1,6 @@
-// The awaiters of single file operations (eddy/file.hpp): one io_op in the awaiting task's
-// frame, sent either to io_uring or to the loop's default executor, with one cancellation
-// protocol for both routes (DESIGN.md §6).
+// The awaiters of single file operations (eddy/file.hpp): one kernel_op in the awaiting task's
+// frame, sent either to io_uring or to the loop's default executor, awaited through io_wait
+// (DESIGN.md §6) on both routes.
 #pragma once
 
 #include <cerrno>
@@ -13,8 +13,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
-#include "eddy/detail/io_op.hpp"
-#include "eddy/detail/task_base.hpp"
+#include "eddy/detail/io_wait.hpp"
 
 namespace eddy::detail {
 
@@ -39,47 +38,35 @@ class pool_file_job;
 /// (bytes read or written), the result is delivered and cancelled_error is thrown at the
 /// task's next await instead, so nothing is lost. (An open that completed is the exception:
 /// its descriptor is closed and the open throws cancelled_error.)
-class file_awaiter_base : protected io_op, protected wait_base {
+class file_awaiter_base : protected kernel_op, protected io_wait {
  public:
-  file_awaiter_base(const file_awaiter_base&) = delete;
-  file_awaiter_base& operator=(const file_awaiter_base&) = delete;
-
   bool await_ready() const noexcept { return false; }
 
   bool await_suspend(std::coroutine_handle<> awaiting) {
-    task_ = &task_base::running(what_);
-    if (!task_->begin_wait(awaiting, this)) {
+    if (!begin(awaiting)) {
       return false;  // a cancellation is pending: nothing is started
     }
-    submitted_ = true;
     result = -ECANCELED;  // until a completion says otherwise
-    if (!native_file_ops_of(task_->loop())) {
+    if (!native_file_ops_of(waiting_task().loop())) {
       return start_on_pool();
     }
-    route_ = route::native;
-    on_complete = &completed_natively;
-    if (task_->loop().submit_io(*this)) {
-      return false;
-    }
-    in_flight_ = true;
-    return true;
+    return wait_for(*this);
   }
 
  protected:
-  explicit file_awaiter_base(const char* what) noexcept : what_(what) {}
+  explicit file_awaiter_base(const char* what) noexcept : io_wait(what) {
+    on_completion<&completed_natively>();
+  }
   ~file_awaiter_base();
 
   /// The operation's result, >= 0 or -errno. Throws cancelled_error when the cancel took
   /// effect or was pending before the await; rethrows what kept the thread pool from starting
   /// the call. A result that beat the cancel is returned, and the cancel stays pending.
-  std::int64_t settle();
+  std::int64_t settle_file();
 
-  /// Whether the awaiting task was cancelled while the operation was in flight.
-  [[nodiscard]] bool cancel_requested() const noexcept { return cancel_requested_; }
-
-  /// settle(), throwing std::system_error(errno, what) for a failure.
+  /// settle_file(), throwing std::system_error(errno, what) for a failure.
   std::int64_t finish() {
-    const std::int64_t outcome = settle();
+    const std::int64_t outcome = settle_file();
     if (outcome < 0) {
       throw_system_error(outcome);
     }
@@ -92,30 +79,20 @@ class file_awaiter_base : protected io_op, protected wait_base {
   bool result_is_descriptor_ = false;
 
  private:
-  enum class route : std::uint8_t { none, native, pool };
-
-  static void completed_natively(io_op& op) noexcept {
-    auto& self = static_cast<file_awaiter_base&>(op);
-    self.in_flight_ = false;
-    self.task_->wake();
+  static void completed_natively(kernel_op& op) noexcept {
+    static_cast<file_awaiter_base&>(op).resume();
   }
 
   bool cancel_wait(task_base& waiter) noexcept override;
 
-  // The thread-pool route (src/file_op.cpp).
+  // The thread-pool route (src/file_op.cpp): the call is on the pool while pool_call_ is set.
   bool start_on_pool();
   static void pool_call_delivered(void* owner, worker_call_base& call) noexcept;
   void let_go_of_pool_call() noexcept;
 
-  const char* what_;
-  task_base* task_ = nullptr;
   worker_call_base* pool_call_ = nullptr;  ///< pool route, until the outcome is delivered
-  pool_file_job* pool_job_ = nullptr;    ///< shared with the worker; same lifetime
-  std::exception_ptr start_error_;       ///< the pool refused the call (shut down)
-  route route_ = route::none;
-  bool submitted_ = false;
-  bool in_flight_ = false;
-  bool cancel_requested_ = false;
+  pool_file_job* pool_job_ = nullptr;      ///< shared with the worker; same lifetime
+  std::exception_ptr start_error_;         ///< the pool refused the call (shut down)
   bool executor_dropped_ = false;  ///< shutdown(cancel_futures) dropped the call unrun
   bool settled_ = false;           ///< await_resume has taken the result
 };

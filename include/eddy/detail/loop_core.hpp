@@ -30,6 +30,10 @@ namespace eddy::detail {
 
 class backend;
 class task_base;
+class loop_core;
+
+/// The core of `loop` (event_loop holds it privately: its members are not user API).
+[[nodiscard]] loop_core& core_of(event_loop& loop) noexcept;
 
 /// Frees the loop's task registry (an array_allocator array of `capacity` slots).
 struct task_slots_deleter {

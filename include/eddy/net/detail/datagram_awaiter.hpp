@@ -70,15 +70,17 @@ class datagram_op_list {
 class datagram_awaiter_base : public io_awaiter_base, public datagram_op_node {
  public:
   bool await_suspend(std::coroutine_handle<> awaiting) {
+    if (!begin(awaiting)) {
+      return false;  // a cancellation is pending: nothing starts
+    }
     // Linked before submitting: a socket closed while this waits must find it.
-    loop_ = &task_base::running(what_).loop();
     link();
-    return io_awaiter_base::await_suspend(awaiting);
+    return wait_for(*this);
   }
 
  protected:
   datagram_awaiter_base(const char* what, datagram_op_list* owner) noexcept
-      : io_awaiter_base(what), what_(what), owner_(owner) {}
+      : io_awaiter_base(what), owner_(owner) {}
   ~datagram_awaiter_base() { unlink(); }
 
   /// Points the msghdr at `data` and, when `target` is given, at a copy of it.
@@ -155,14 +157,12 @@ class datagram_awaiter_base : public io_awaiter_base, public datagram_op_node {
     linked_ = false;
     op_links = {};
     owner_ = nullptr;
-    loop_->cancel_io(*this);  // harmless when the operation has completed already
+    cancel();  // nothing when the operation has completed already
   }
 
-  const char* what_;
   msghdr message_{};
   iovec vector_{};
   eddy::address peer_;
-  loop_core* loop_ = nullptr;
   datagram_op_list* owner_;
   bool linked_ = false;
   bool closed_while_waiting_ = false;

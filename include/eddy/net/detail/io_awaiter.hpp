@@ -1,100 +1,37 @@
-// The awaiters of single I/O operations: an io_op in the awaiting task's frame, submitted to
-// the loop's backend, with the cancellation protocol of DESIGN.md §6.
+// The awaiters of single socket operations: a kernel_op in the awaiting task's frame, awaited
+// through io_wait (detail/io_wait.hpp: the cancellation protocol of DESIGN.md §6).
 #pragma once
 
-#include <cerrno>
 #include <coroutine>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <span>
 #include <string>
-#include <system_error>
 #include <utility>
 
-#include "eddy/detail/task_base.hpp"
+#include "eddy/detail/io_wait.hpp"
 #include "eddy/net/socket.hpp"
 
 namespace eddy::detail {
 
-/// Cancel safety, for every operation built on this: cancelling the task submits a kernel
-/// cancel and resumes the task only when the operation's completion has arrived, so the
+/// Cancel safety, for every operation built on this (io_wait's): cancelling the task submits a
+/// kernel cancel and resumes the task only when the operation's completion has arrived, so the
 /// kernel never writes into a freed frame. If the cancel took effect, the await throws
 /// cancelled_error and nothing was transferred. If the operation had already completed with
 /// a result (bytes moved, a connection accepted), the result is delivered and the
 /// cancellation is thrown at the task's next await instead, so nothing is lost.
-class io_awaiter_base : protected io_op, protected wait_base {
+class io_awaiter_base : protected kernel_op, protected io_wait {
  public:
-  io_awaiter_base(const io_awaiter_base&) = delete;
-  io_awaiter_base& operator=(const io_awaiter_base&) = delete;
-
   bool await_ready() const noexcept { return false; }
-
-  bool await_suspend(std::coroutine_handle<> awaiting) {
-    task_ = &task_base::running(what_);
-    if (!task_->begin_wait(awaiting, this)) {
-      return false;
-    }
-    submitted_ = true;
-    on_complete = &completed;
-    if (task_->loop().submit_io(*this)) {
-      return false;
-    }
-    in_flight_ = true;
-    return true;
-  }
+  bool await_suspend(std::coroutine_handle<> awaiting) { return suspend_on(awaiting, *this); }
 
  protected:
-  explicit io_awaiter_base(const char* what) noexcept : what_(what) {}
-
-  ~io_awaiter_base() {
-    if (in_flight_) {
-      // The loop drains every operation before it frees a frame; reaching here would let the
-      // kernel write into freed memory, so stop loudly instead.
-      std::fprintf(stderr, "eddy: %s destroyed while the kernel still uses it\n", what_);
-      std::abort();
-    }
-  }
+  explicit io_awaiter_base(const char* what) noexcept : io_wait(what) { on_completion<&completed>(); }
 
   /// The operation's result (>= 0); throws cancelled_error or std::system_error.
-  std::int64_t finish() {
-    if (!submitted_) {
-      task_->end_wait(false);  // a cancellation was pending: throws
-    }
-    if (cancel_requested_ && result < 0) {
-      task_->end_wait(true);  // the cancel took effect: throws cancelled_error
-    }
-    task_->end_wait_keep_result();
-    if (cancel_requested_) {
-      task_->keep_cancel_pending();
-    }
-    if (result < 0) {
-      throw std::system_error(static_cast<int>(-result), std::system_category(), what_);
-    }
-    return result;
-  }
+  std::int64_t finish() { return settle_or_throw(result); }
 
  private:
-  static void completed(io_op& op) noexcept {
-    auto& self = static_cast<io_awaiter_base&>(op);
-    self.in_flight_ = false;
-    self.task_->wake();
-  }
-
-  bool cancel_wait(task_base& waiter) noexcept override {
-    if (cancel_requested_ || !in_flight_) {
-      return false;
-    }
-    cancel_requested_ = true;
-    waiter.loop().cancel_io(*this);
-    return true;
-  }
-
-  const char* what_;
-  task_base* task_ = nullptr;
-  bool submitted_ = false;
-  bool in_flight_ = false;
-  bool cancel_requested_ = false;
+  static void completed(kernel_op& op) noexcept { static_cast<io_awaiter_base&>(op).resume(); }
 };
 
 class [[nodiscard]] recv_into_awaiter final : public io_awaiter_base {

@@ -16,7 +16,8 @@
 #include <string_view>
 
 #include "eddy/detail/intrusive_list.hpp"
-#include "eddy/detail/io_op.hpp"
+#include "eddy/detail/io_wait.hpp"
+#include "eddy/detail/kernel_op.hpp"
 #include "eddy/detail/loop_core.hpp"
 #include "eddy/detail/ref_counted.hpp"
 #include "eddy/detail/sync_waiters.hpp"
@@ -133,8 +134,8 @@ class stream_state : private registry_node, public ref_counted<stream_state, ref
   friend class stream_receive_awaiter;
   friend class connection_registry;
 
-  /// An io_op that knows its stream (on_complete gets only the op).
-  struct owned_op : io_op {
+  /// A kernel_op that knows its stream (the completion handler gets only the op).
+  struct owned_op : kernel_op {
     stream_state* owner = nullptr;
   };
 
@@ -145,17 +146,17 @@ class stream_state : private registry_node, public ref_counted<stream_state, ref
   void prepare_receive_space();
   bool start_receive(stream_receive_awaiter& waiter, std::span<std::byte> into);
   void apply_receive_result(std::int64_t result, bool into_buffer) noexcept;
-  static void receive_completed(io_op& op) noexcept;
+  static void receive_completed(kernel_op& op) noexcept;
   // reading with one multishot receive (io_uring): see start_receive
   void arm_multishot();
-  void multishot_received(io_op& op) noexcept;
+  void multishot_received(kernel_op& op) noexcept;
   void deliver(const std::byte* data, std::size_t size) noexcept;
 
   // writing
   void start_send();
   void send_until_in_flight();
   void continue_sending(std::int64_t result) noexcept;
-  static void send_completed(io_op& op) noexcept;
+  static void send_completed(kernel_op& op) noexcept;
   void flushed() noexcept;
 
   // closing
@@ -175,9 +176,8 @@ class stream_state : private registry_node, public ref_counted<stream_state, ref
   std::size_t read_begin_ = 0;
   std::size_t read_end_ = 0;
   std::size_t limit_;
-  owned_op read_op_;
+  owned_op read_op_;  ///< in flight: in the kernel (armed, for a multishot receive)
   stream_receive_awaiter* read_waiter_ = nullptr;  ///< the task waiting for a receive
-  bool read_in_flight_ = false;  ///< read_op_ is in the kernel (armed, for a multishot receive)
   bool receiving_into_buffer_ = true;
   /// Sockets on a backend with multishot receive: one armed receive feeds the buffer (from the
   /// backend's provided buffers) while the reader keeps up; paused above pause_threshold().
@@ -192,7 +192,6 @@ class stream_state : private registry_node, public ref_counted<stream_state, ref
   std::size_t high_water_;
   std::size_t low_water_;
   owned_op write_op_;
-  bool write_in_flight_ = false;
 
   // The life of the connection: open → closing_ (close() asked; flushing) → lost_ (no more I/O;
   // ops in flight are cancelled) → fd_ == -1 (closed, closed_waiters woken).
@@ -209,19 +208,19 @@ class stream_state : private registry_node, public ref_counted<stream_state, ref
   connection_registry* registry_ = nullptr;
 };
 
-/// One receive on a stream, awaited by the reading task. The io_op lives in the stream state
-/// (which the op keeps alive); the awaiter follows io_awaiter_base's protocol: a cancel asks
-/// the kernel to stop and the task resumes only once the op completed, so no memory the kernel
-/// writes is ever freed early. Received bytes are never lost: into the buffer they stay
-/// buffered (and the await throws cancelled_error); into a caller's span they are returned and
-/// the cancellation is delivered at the next await.
+/// One receive on a stream, awaited by the reading task: an io_wait on the stream state's
+/// read_op_ (which the op keeps alive). A cancel asks the kernel to stop and the task resumes
+/// only once the op completed, so no memory the kernel writes is ever freed early; a multishot
+/// receive feeds the buffer, not the waiter, which then leaves at once. Received bytes are never
+/// lost: into the buffer they stay buffered (and the await throws cancelled_error); into a
+/// caller's span they are returned and the cancellation is delivered at the next await.
 ///
 /// await_resume yields the byte count (0 at end of file, or when the connection failed:
 /// callers then look at the state). It throws only cancelled_error.
-class [[nodiscard]] stream_receive_awaiter final : public wait_base {
+class [[nodiscard]] stream_receive_awaiter final : private io_wait {
  public:
   stream_receive_awaiter(stream_state& state, const char* what, std::span<std::byte> into) noexcept
-      : state_(&state), what_(what), into_(into) {}
+      : io_wait(what), state_(&state), into_(into) {}
   stream_receive_awaiter(const stream_receive_awaiter&) = delete;
   stream_receive_awaiter& operator=(const stream_receive_awaiter&) = delete;
 
@@ -234,12 +233,8 @@ class [[nodiscard]] stream_receive_awaiter final : public wait_base {
   bool cancel_wait(task_base& waiter) noexcept override;
 
   stream_state* state_;
-  const char* what_;
   std::span<std::byte> into_;
-  task_base* task_ = nullptr;
   std::int64_t result_ = 0;
-  bool submitted_ = false;
-  bool cancel_requested_ = false;
 };
 
 inline stream_receive_awaiter stream_state::receive(const char* what, std::span<std::byte> into) {
