@@ -86,7 +86,7 @@ eddy::coro<int> main_task() {
   const bool elsewhere = slept_on != std::this_thread::get_id();
   std::printf("the loop ticked %d times; the blocking calls ran on %s\n", ticked,
               elsewhere ? "worker threads" : "the loop thread (wrong!)");
-  co_return elsewhere && bytes == (4u << 20) ? 0 : 1;
+  co_return (elsewhere && bytes == (4u << 20)) ? 0 : 1;
 }
 
 int main() { return eddy::run(main_task()); }

@@ -8,8 +8,9 @@
 #                                           again optimised (`optimised`: CMake's Release
 #                                           flags, -O3; `release`: -O2), then with clang-16
 #                                           (`clang`) and clang-19 (`clang19`), both
-#                                           ASan+UBSan, then the thread bridge and context
-#                                           variables under TSan
+#                                           ASan+UBSan, then the lint checks (scripts/lint.sh:
+#                                           clang-format-19, clang-tidy-19), then the thread
+#                                           bridge and context variables under TSan
 #   scripts/quickstart.sh test --gcc-only   the same, GCC only
 #
 # Environment: EDDY_JOBS (build and ctest parallelism; default 2 for `test`, nproc otherwise),
@@ -18,10 +19,11 @@
 set -euo pipefail
 
 readonly PACKAGES=(build-essential cmake ninja-build pkg-config liburing-dev libfmt-dev catch2
-                   clang-16 libclang-rt-16-dev clang-19 libclang-rt-19-dev)
+                   clang-16 libclang-rt-16-dev clang-19 libclang-rt-19-dev clang-tidy-19
+                   clang-format-19)
 
 usage() {
-  sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 mode=run
@@ -143,6 +145,19 @@ run_subset() {
   fi
 }
 
+# run_lint: scripts/lint.sh over the sources, with the clang19 build's compilation database.
+run_lint() {
+  local started=$SECONDS status=0
+  say "lint: clang-format-19 and clang-tidy-19 (scripts/lint.sh build/clang19)"
+  EDDY_JOBS=$jobs scripts/lint.sh build/clang19 || status=$?
+  if [[ $status == 0 ]]; then
+    summary+=("quickstart: lint: PASSED — clang-format and clang-tidy ($((SECONDS - started))s)")
+  else
+    summary+=("quickstart: lint: FAILED (build/lint-clang-format.log, build/lint-clang-tidy.log)")
+    failed=1
+  fi
+}
+
 install_missing_packages
 
 if [[ $mode == run ]]; then
@@ -171,6 +186,9 @@ if [[ $gcc_only == 0 ]]; then
     "clang $(clang++-16 -dumpversion 2>/dev/null || echo '?') (clang: ASan+UBSan)" "$jobs"
   run_suite clang19 \
     "clang $(clang++-19 -dumpversion 2>/dev/null || echo '?') (clang19: ASan+UBSan)" "$jobs"
+  # .clang-format and .clang-tidy (the coroutine checks): after clang19, whose build made
+  # the compilation database clang-tidy reads.
+  run_lint
   run_subset tsan "GCC TSan (thread bridge, contexts)" "$jobs" '^(thread|context)$' thread_test context_test
 fi
 

@@ -99,8 +99,13 @@ void prepare(stream_plan& plan, int target, const char* what) {
       }
       owned_fd read_end(ends[0]);
       owned_fd write_end(ends[1]);
-      plan.child_end = target == STDIN_FILENO ? std::move(read_end) : std::move(write_end);
-      plan.parent_end = target == STDIN_FILENO ? std::move(write_end) : std::move(read_end);
+      if (target == STDIN_FILENO) {
+        plan.child_end = std::move(read_end);
+        plan.parent_end = std::move(write_end);
+      } else {
+        plan.child_end = std::move(write_end);
+        plan.parent_end = std::move(read_end);
+      }
       if (plan.child_end.get() < 3) {
         plan.child_end = above_standard_streams(plan.child_end.get(), what);
       }

@@ -175,7 +175,7 @@ TEST_CASE("cancelling read, readline, readuntil, read(-1) and read_into is promp
     reading.cancel();
     std::optional<eddy::cancelled_error> cancelled =
         co_await caught<eddy::cancelled_error>(reading);
-    co_return cancelled&& eddy::clock::now() - started < 1s;
+    co_return (cancelled && eddy::clock::now() - started < 1s);
   };
   auto main = [cancel_soon]() -> eddy::coro<void> {
     auto [client, server] = co_await tcp_pair();

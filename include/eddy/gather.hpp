@@ -317,7 +317,7 @@ auto gather_range(Range&& awaitables) {
   std::vector<child> made;
   if constexpr (!std::is_lvalue_reference_v<Range> &&
                 std::is_same_v<std::remove_cvref_t<Range>, std::vector<child>>) {
-    made = std::move(awaitables);  // a vector of tasks (or futures) handed over whole
+    made = std::forward<Range>(awaitables);  // a vector of tasks (or futures) handed over whole
   } else {
     if constexpr (std::ranges::sized_range<Range>) {
       made.reserve(std::ranges::size(awaitables));

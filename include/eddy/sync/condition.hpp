@@ -121,7 +121,7 @@ class [[nodiscard]] condition::wait_awaiter : public detail::sync_waiter, public
   explicit wait_awaiter(condition& target) : condition_(&target) {}
   /// Before it is awaited only (as every sync awaiter): the new one starts unlinked.
   wait_awaiter(wait_awaiter&& other) noexcept
-      : detail::sync_waiter(std::move(other)), detail::condition_notified_node(), condition_(other.condition_) {}
+      : detail::sync_waiter(), detail::condition_notified_node(), condition_(other.condition_) {}
   wait_awaiter& operator=(wait_awaiter&&) = delete;
   ~wait_awaiter() { leave_notified(); }
 
