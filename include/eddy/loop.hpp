@@ -431,7 +431,7 @@ class event_loop : private detail::loop_core {
   std::vector<fd_watch*> writers_;
 
   friend detail::loop_threads& detail::threads_of(detail::loop_core& loop) noexcept;
-  detail::loop_threads_ptr threads_;  ///< mailbox and default executor (src/thread_pool.cpp)
+  detail::loop_threads_ptr threads_;  ///< mailbox and default executor (src/loop_threads.hpp)
 
   friend bool detail::install_interrupt_handler(event_loop& loop, std::function<void()> on_interrupt);
   friend void detail::remove_interrupt_handler(event_loop& loop) noexcept;

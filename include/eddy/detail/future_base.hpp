@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "eddy/detail/frame_allocator.hpp"
+#include "eddy/detail/intrusive_list.hpp"
 #include "eddy/detail/loop_core.hpp"
 #include "eddy/errors.hpp"
 
@@ -28,10 +29,10 @@ struct rare_fields {
 /// A link in a future's list of things to do when it completes. Lives inside whatever waits
 /// (an awaiter in a coroutine frame, a callback node), so waiting allocates nothing.
 struct done_link {
-  done_link* prev_done = nullptr;
-  done_link* next_done = nullptr;
+  list_links<done_link> done_links;  ///< in the future's done list while `linked`
   /// Called on the loop thread at completion, after the future's state is final. Must not
   /// throw or run user code directly: it schedules (asyncio runs done callbacks via call_soon).
+  /// Nor may it unlink the future's other links: complete() has taken the chain and walks it.
   void (*on_done)(done_link&, future_base&) noexcept = nullptr;
   bool linked = false;
 };
@@ -122,36 +123,24 @@ class future_base : public recycled {
     }
   }
 
-  /// Links are kept newest first and reversed at completion, so they run in the order added.
+  /// Links are kept newest first; complete() runs them oldest first, in the order added.
   void add_done_link(done_link& link) noexcept {
     link.linked = true;
-    link.prev_done = nullptr;
-    link.next_done = done_head_;
-    if (done_head_ != nullptr) {
-      done_head_->prev_done = &link;
-    }
-    done_head_ = &link;
+    done_links_.push_front(link);
   }
 
+  /// Unlinks `link` if it is still linked (a link that has run, or never was, is left alone).
   void remove_done_link(done_link& link) noexcept {
     if (!link.linked) {
       return;
     }
     link.linked = false;
-    (link.prev_done != nullptr ? link.prev_done->next_done : done_head_) = link.next_done;
-    if (link.next_done != nullptr) {
-      link.next_done->prev_done = link.prev_done;
-    }
-    link.prev_done = link.next_done = nullptr;
+    done_links_.remove(link);
   }
 
+  /// Whether `target` is linked to this future (a walk of the done list).
   [[nodiscard]] bool has_done_link(const done_link& target) const noexcept {
-    for (const done_link* link = done_head_; link != nullptr; link = link->next_done) {
-      if (link == &target) {
-        return true;
-      }
-    }
-    return false;
+    return done_links_.contains(target);
   }
 
   /// Stops the "exception was never retrieved" report (await, result() and exception() do it).
@@ -186,19 +175,20 @@ class future_base : public recycled {
   /// Makes the state final and runs every done link, in the order they were added.
   void complete(status final_status) noexcept {
     status_ = final_status;
-    done_link* oldest_first = nullptr;
-    for (done_link* link = std::exchange(done_head_, nullptr); link != nullptr;) {
-      done_link* older = link->next_done;
-      link->next_done = oldest_first;
-      oldest_first = link;
-      link = older;
+    // The list is newest first: start from its far end and walk back. The walk there rarely
+    // runs, as most futures have one link at most.
+    done_link* oldest = done_links_.take_all();
+    if (oldest != nullptr) {
+      while (done_list::next(*oldest) != nullptr) [[unlikely]] {
+        oldest = done_list::next(*oldest);
+      }
     }
-    while (oldest_first != nullptr) {
-      done_link* next = oldest_first->next_done;
-      oldest_first->linked = false;
-      oldest_first->prev_done = oldest_first->next_done = nullptr;
-      oldest_first->on_done(*oldest_first, *this);
-      oldest_first = next;
+    while (oldest != nullptr) {
+      done_link* newer = done_list::prev(*oldest);  // read first: on_done may free the link
+      oldest->linked = false;
+      oldest->done_links = {};
+      oldest->on_done(*oldest, *this);
+      oldest = newer;
     }
   }
 
@@ -209,9 +199,15 @@ class future_base : public recycled {
     return *rare_;
   }
 
+  /// Newest first. One pointer, no back end: a back pointer would add 8 bytes to every future
+  /// and task, a whole 16-byte frame allocator granule for task_state<int> (sleeping_memory
+  /// counts it).
+  using done_list = intrusive_list<done_link, &done_link::done_links, list_ends::front_only>;
+  static_assert(sizeof(done_list) == sizeof(done_link*));
+
   loop_core* loop_;
   std::unique_ptr<rare_fields> rare_;
-  done_link* done_head_ = nullptr;  ///< newest first
+  done_list done_links_;
   std::uint32_t references_ = 1;
   status status_ = status::pending;
   bool is_task_ = false;

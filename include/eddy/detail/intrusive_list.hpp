@@ -3,9 +3,10 @@
 // as the frame waits.
 //
 //   intrusive_list<T, &T::links>  doubly linked: O(1) push at either end, pop, and removal of
-//                                 any node (a cancelled waiter leaving the middle)
-//   intrusive_fifo<T, &T::next>   singly linked queue: O(1) push at the back, pop at the front,
-//                                 and taking the whole chain at once
+//                                 any node (a cancelled waiter leaving the middle); with
+//                                 list_ends::front_only, one pointer and no back end
+//   intrusive_fifo<T, &T::next>   singly linked queue: O(1) push at either end, pop at the
+//                                 front, and taking the whole chain at once
 //
 // The member pointer names the links; it may be a member of a base class of T. A node is in
 // at most one list per links member. Nothing here checks that a node is linked before it is
@@ -14,6 +15,7 @@
 
 #include <cstddef>
 #include <iterator>
+#include <type_traits>
 
 namespace eddy::detail {
 
@@ -24,15 +26,22 @@ struct list_links {
   T* next = nullptr;
 };
 
-template <class T, auto Links>
+/// Which ends an intrusive_list keeps a pointer to. front_only is for a list that many small
+/// objects each own (a future's done links): it saves the back pointer, and so has no back()
+/// and no push_back(); its last node is reached by walking.
+enum class list_ends : unsigned char { both, front_only };
+
+template <class T, auto Links, list_ends Ends = list_ends::both>
 class intrusive_list {
+  static constexpr bool keeps_back = Ends == list_ends::both;
+
  public:
   intrusive_list() noexcept = default;
   intrusive_list(const intrusive_list&) = delete;
   intrusive_list& operator=(const intrusive_list&) = delete;
   /// Takes over other's nodes (other is left empty).
   intrusive_list(intrusive_list&& other) noexcept : head_(other.head_), tail_(other.tail_) {
-    other.head_ = other.tail_ = nullptr;
+    other.forget_nodes();
   }
   /// Takes over other's nodes. This list's own nodes, if any, are forgotten, not unlinked:
   /// the owner empties it first.
@@ -40,7 +49,7 @@ class intrusive_list {
     if (this != &other) {
       head_ = other.head_;
       tail_ = other.tail_;
-      other.head_ = other.tail_ = nullptr;
+      other.forget_nodes();
     }
     return *this;
   }
@@ -49,11 +58,20 @@ class intrusive_list {
   /// The first node, or null.
   [[nodiscard]] T* front() const noexcept { return head_; }
   /// The last node, or null.
-  [[nodiscard]] T* back() const noexcept { return tail_; }
+  [[nodiscard]] T* back() const noexcept
+    requires keeps_back
+  {
+    return tail_;
+  }
   /// The node after `node` in its list, or null.
   [[nodiscard]] static T* next(const T& node) noexcept { return (node.*Links).next; }
+  /// The node before `node` in its list, or null (how a front_only list, or a chain taken
+  /// from one, is walked from its last node back to its first).
+  [[nodiscard]] static T* prev(const T& node) noexcept { return (node.*Links).prev; }
 
-  void push_back(T& node) noexcept {
+  void push_back(T& node) noexcept
+    requires keeps_back
+  {
     auto& links = node.*Links;
     links.prev = tail_;
     links.next = nullptr;
@@ -65,7 +83,11 @@ class intrusive_list {
     auto& links = node.*Links;
     links.prev = nullptr;
     links.next = head_;
-    (head_ != nullptr ? (head_->*Links).prev : tail_) = &node;
+    if constexpr (keeps_back) {
+      (head_ != nullptr ? (head_->*Links).prev : tail_) = &node;
+    } else if (head_ != nullptr) {
+      (head_->*Links).prev = &node;
+    }
     head_ = &node;
   }
 
@@ -73,7 +95,11 @@ class intrusive_list {
   void remove(T& node) noexcept {
     auto& links = node.*Links;
     (links.prev != nullptr ? (links.prev->*Links).next : head_) = links.next;
-    (links.next != nullptr ? (links.next->*Links).prev : tail_) = links.prev;
+    if constexpr (keeps_back) {
+      (links.next != nullptr ? (links.next->*Links).prev : tail_) = links.prev;
+    } else if (links.next != nullptr) {
+      (links.next->*Links).prev = links.prev;
+    }
     links.prev = links.next = nullptr;
   }
 
@@ -100,7 +126,7 @@ class intrusive_list {
   /// caller walks the chain with next() (reading each next before it relinks or frees a node).
   [[nodiscard]] T* take_all() noexcept {
     T* first = head_;
-    head_ = tail_ = nullptr;
+    forget_nodes();
     return first;
   }
 
@@ -127,7 +153,9 @@ class intrusive_list {
       ++*this;
       return before;
     }
-    friend bool operator==(const iterator& a, const iterator& b) noexcept { return a.node_ == b.node_; }
+    friend bool operator==(const iterator& a, const iterator& b) noexcept {
+      return a.node_ == b.node_;
+    }
 
    private:
     T* node_ = nullptr;
@@ -137,8 +165,20 @@ class intrusive_list {
   [[nodiscard]] iterator end() const noexcept { return iterator(); }
 
  private:
+  /// What a front_only list keeps instead of a back pointer.
+  struct no_back {};
+
+  /// Empties the list without touching its nodes.
+  void forget_nodes() noexcept {
+    head_ = nullptr;
+    if constexpr (keeps_back) {
+      tail_ = nullptr;
+    }
+  }
+
   T* head_ = nullptr;
-  T* tail_ = nullptr;
+  /// The last node, or null; takes no room in a front_only list.
+  [[no_unique_address]] std::conditional_t<keeps_back, T*, no_back> tail_{};
 };
 
 template <class T, auto Next>
@@ -155,6 +195,15 @@ class intrusive_fifo {
     node.*Next = nullptr;
     (tail_ != nullptr ? tail_->*Next : head_) = &node;
     tail_ = &node;
+  }
+
+  /// Puts `node` first: with pop_front, a LIFO stack.
+  void push_front(T& node) noexcept {
+    node.*Next = head_;
+    if (head_ == nullptr) {
+      tail_ = &node;
+    }
+    head_ = &node;
   }
 
   /// Unlinks and returns the first node, or null when empty.

@@ -15,7 +15,7 @@ namespace eddy::detail {
 
 /// Something handed to a loop from another thread through its mailbox.
 struct mail_node {
-  mail_node* next_mail = nullptr;
+  mail_node* next_mail = nullptr;  ///< the link in the mailbox's stack (see loop_mailbox)
   /// Called once per post: on the loop's thread with loop_open = true; or, when the loop
   /// closed first, with loop_open = false on whichever thread found out (the loop's during
   /// close(), or the poster's). With false it must only release what it holds.
@@ -32,7 +32,8 @@ struct mail_node {
 /// Reference counted (atomically): the loop holds one reference and every call in flight one
 /// more, so a worker that finishes after the loop is gone still has a valid inbox to find out
 /// that it is closed.
-class loop_mailbox final : public ready_node, public ref_counted<loop_mailbox, ref_counting::atomic> {
+class loop_mailbox final : public ready_node,
+                           public ref_counted<loop_mailbox, ref_counting::atomic> {
  public:
   explicit loop_mailbox(loop_core& loop) noexcept;
 
@@ -50,12 +51,16 @@ class loop_mailbox final : public ready_node, public ref_counted<loop_mailbox, r
  private:
   friend class ref_counted<loop_mailbox, ref_counting::atomic>;
   ~loop_mailbox() = default;
+  /// The ready-queue step a post hands the loop: delivers everything posted so far.
   static void drain(ready_node& node) noexcept;
+  /// Delivers a taken stack in posting order (oldest first).
   void deliver_all(mail_node* newest_first, bool loop_open) noexcept;
 
-  std::atomic<mail_node*> newest_{nullptr};  ///< posted, not yet taken (a stack, newest first)
-  std::atomic<std::uint32_t> posting_{0};    ///< posts in progress (close() waits for them)
-  std::atomic<bool> closed_{false};
+  /// Posted, not yet taken (a stack, newest first).
+  /// Hand-written, not an intrusive list: any thread pushes onto it by compare-and-swap.
+  std::atomic<mail_node*> newest_{nullptr};
+  std::atomic<std::uint32_t> posting_{0};  ///< posts in progress (close() waits for them)
+  std::atomic<bool> closed_{false};        ///< set by close(): posts fail from then on
   loop_core* loop_;  ///< used by posters only while counted in posting_ and not closed
 };
 

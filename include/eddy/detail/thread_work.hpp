@@ -11,7 +11,7 @@ namespace eddy::detail {
 
 /// An item in a thread_pool_executor's queue (intrusive: queuing allocates nothing).
 struct thread_work {
-  thread_work* next_work = nullptr;
+  thread_work* next_work = nullptr;  ///< the executor queue's link (an intrusive_fifo's Next)
   /// Runs the call on a worker thread with no lock held; the executor has forgotten the item.
   /// Returns true if the outcome is still to be published with `publish`, which the worker
   /// calls once it has made itself available for the next call (so that the call a waiter
