@@ -15,7 +15,9 @@ using eddy_bench::outcome;
 
 eddy::context_var<std::uint64_t> offset("offset", 0);
 
-eddy::coro<std::uint64_t> return_value_plus_offset(std::uint64_t value) { co_return value + offset.get(); }
+eddy::coro<std::uint64_t> return_value_plus_offset(std::uint64_t value) {
+  co_return value + offset.get();
+}
 
 eddy::coro<outcome> spawn_serial_context(std::uint64_t n) {
   offset.set(1);

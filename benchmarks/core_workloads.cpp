@@ -1,4 +1,5 @@
-// The foundation's workloads: spawn_serial, yield, timers, sleeping_memory (WORKLOADS.md 1, 3, 6, 7).
+// The foundation's workloads: spawn_serial, yield, timers, sleeping_memory (WORKLOADS.md 1, 3, 6,
+// 7).
 #include <chrono>
 #include <cstdint>
 #include <vector>
@@ -39,7 +40,8 @@ eddy::coro<outcome> timers(std::uint64_t n) {
   sleepers.reserve(n);
   for (std::uint64_t i = 0; i < n; ++i) {
     std::uint64_t delay_ms = (i * 7919) % 1000;
-    sleepers.push_back(eddy::create_task(sleep_then_return(std::chrono::milliseconds(delay_ms), delay_ms)));
+    sleepers.push_back(
+        eddy::create_task(sleep_then_return(std::chrono::milliseconds(delay_ms), delay_ms)));
   }
   std::uint64_t sum = 0;
   for (auto& sleeper : sleepers) {
@@ -70,13 +72,15 @@ eddy::coro<outcome> sleeping_memory(std::uint64_t n) {
   }
   long rss_after = eddy_bench::max_rss_kb();
   outcome result{count, count == n, "count of sleepers"};
-  result.rss_per_task_b = static_cast<double>(rss_after - rss_before) * 1024.0 / static_cast<double>(n);
+  result.rss_per_task_b =
+      static_cast<double>(rss_after - rss_before) * 1024.0 / static_cast<double>(n);
   co_return result;
 }
 
 const eddy_bench::registration spawn_serial_entry("spawn_serial", {1'000'000, spawn_serial, false});
 const eddy_bench::registration yield_entry("yield", {1'000'000, yield_many, false});
 const eddy_bench::registration timers_entry("timers", {100'000, timers, true});
-const eddy_bench::registration sleeping_memory_entry("sleeping_memory", {1'000'000, sleeping_memory, true});
+const eddy_bench::registration sleeping_memory_entry("sleeping_memory",
+                                                     {1'000'000, sleeping_memory, true});
 
 }  // namespace

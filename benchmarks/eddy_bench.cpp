@@ -46,7 +46,8 @@ eddy::coro<measured> timed(const workload& chosen, std::uint64_t n) {
   outcome result = co_await chosen.body(n);
   auto stop = std::chrono::steady_clock::now();
   double cpu_stop = cpu_seconds();
-  co_return measured{result, std::chrono::duration<double>(stop - start).count(), cpu_stop - cpu_start};
+  co_return measured{result, std::chrono::duration<double>(stop - start).count(),
+                     cpu_stop - cpu_start};
 }
 
 }  // namespace
@@ -84,10 +85,11 @@ int main(int argc, char** argv) {
     return 1;
   }
   double per_op_seconds = chosen.cpu_per_op ? run.cpu_s : run.seconds;
-  std::printf("peer=eddy backend=%s workload=%s n=%llu seconds=%.4f per_op_ns=%.1f maxrss_kb=%ld cpu_s=%.4f checksum=%llu",
-              backend.c_str(), name.c_str(), static_cast<unsigned long long>(n), run.seconds,
-              per_op_seconds * 1e9 / static_cast<double>(n), eddy_bench::max_rss_kb(), run.cpu_s,
-              static_cast<unsigned long long>(run.result.checksum));
+  std::printf(
+      "peer=eddy backend=%s workload=%s n=%llu seconds=%.4f per_op_ns=%.1f maxrss_kb=%ld cpu_s=%.4f checksum=%llu",
+      backend.c_str(), name.c_str(), static_cast<unsigned long long>(n), run.seconds,
+      per_op_seconds * 1e9 / static_cast<double>(n), eddy_bench::max_rss_kb(), run.cpu_s,
+      static_cast<unsigned long long>(run.result.checksum));
   if (run.result.rss_per_task_b >= 0) {
     std::printf(" rss_per_task_b=%.0f", run.result.rss_per_task_b);
   }

@@ -9,8 +9,8 @@
 // loop, one read in flight per reader), pread (a blocking pread loop). Prints one line:
 //   impl=.. backend=.. workload=.. bytes=.. reads=.. seconds=.. MBps=.. iops=.. checksum=0x..
 // Read the file once with `cat PATH > /dev/null` first, so that it is in the page cache.
-#include <eddy/eddy.hpp>
 #include <liburing.h>
+#include <eddy/eddy.hpp>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -303,8 +303,8 @@ std::string backend_of(const std::string& impl) {
 void print(const std::string& impl, const std::string& workload, const measurement& m) {
   std::printf("impl=%s backend=%s workload=%s bytes=%" PRIu64 " reads=%" PRIu64
               " seconds=%.6f MBps=%.1f iops=%.0f checksum=0x%016" PRIx64 "\n",
-              impl.c_str(), backend_of(impl).c_str(), workload.c_str(), m.bytes, m.reads,
-              m.seconds, static_cast<double>(m.bytes) / 1e6 / m.seconds,
+              impl.c_str(), backend_of(impl).c_str(), workload.c_str(), m.bytes, m.reads, m.seconds,
+              static_cast<double>(m.bytes) / 1e6 / m.seconds,
               static_cast<double>(m.reads) / m.seconds, m.checksum);
   std::fflush(stdout);
 }

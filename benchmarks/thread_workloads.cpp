@@ -45,6 +45,7 @@ eddy::coro<outcome> to_thread_c64(std::uint64_t n) {
 }
 
 const eddy_bench::registration to_thread_entry("to_thread", {100'000, to_thread_serial, false});
-const eddy_bench::registration to_thread_c64_entry("to_thread_c64", {100'000, to_thread_c64, false});
+const eddy_bench::registration to_thread_c64_entry("to_thread_c64",
+                                                   {100'000, to_thread_c64, false});
 
 }  // namespace

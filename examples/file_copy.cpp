@@ -56,13 +56,15 @@ eddy::coro<int> main_task(std::string source_path, std::string destination_path,
     co_await each;
   }
   co_await destination.close();  // reports a failed close (EIO) instead of losing it
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   eddy::event_loop& loop = eddy::get_running_loop();
-  std::printf("copied %llu bytes in %.3f s: %.1f MB/s (%d reads in flight, 1 MiB chunks, backend %s)\n",
-              static_cast<unsigned long long>(plan.size), seconds,
-              static_cast<double>(plan.size) / 1e6 / seconds, in_flight,
-              loop.native_file_ops() ? "uring" : "epoll, files on the thread pool");
+  std::printf(
+      "copied %llu bytes in %.3f s: %.1f MB/s (%d reads in flight, 1 MiB chunks, backend %s)\n",
+      static_cast<unsigned long long>(plan.size), seconds,
+      static_cast<double>(plan.size) / 1e6 / seconds, in_flight,
+      loop.native_file_ops() ? "uring" : "epoll, files on the thread pool");
   co_return 0;
 }
 

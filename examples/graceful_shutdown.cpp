@@ -89,6 +89,7 @@ eddy::coro<int> serve(std::uint16_t port, std::chrono::milliseconds grace) {
 
 int main(int argc, char** argv) {
   auto port = static_cast<std::uint16_t>(argc > 1 ? std::atoi(argv[1]) : 0);
-  std::chrono::milliseconds grace(argc > 2 ? static_cast<long long>(std::atof(argv[2]) * 1000) : 5000);
+  std::chrono::milliseconds grace(argc > 2 ? static_cast<long long>(std::atof(argv[2]) * 1000)
+                                           : 5000);
   return eddy::run(serve(port, grace));
 }

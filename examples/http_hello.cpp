@@ -18,7 +18,8 @@
 
 constexpr std::string_view hello =
     "HTTP/1.1 200 OK\r\nServer: eddy\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, World!";
-constexpr std::string_view not_found = "HTTP/1.1 404 Not Found\r\nServer: eddy\r\nContent-Length: 0\r\n\r\n";
+constexpr std::string_view not_found =
+    "HTTP/1.1 404 Not Found\r\nServer: eddy\r\nContent-Length: 0\r\n\r\n";
 constexpr std::size_t max_request = 16 * 1024;
 
 eddy::coro<void> answer(eddy::stream_reader reader, eddy::stream_writer writer) {
@@ -31,7 +32,8 @@ eddy::coro<void> answer(eddy::stream_reader reader, eddy::stream_writer writer) 
     }
     pending += data;
     std::size_t start = 0;
-    for (std::size_t end; (end = pending.find("\r\n\r\n", start)) != std::string::npos; start = end + 4) {
+    for (std::size_t end; (end = pending.find("\r\n\r\n", start)) != std::string::npos;
+         start = end + 4) {
       std::string_view request(pending.data() + start, end - start);
       replies += request.starts_with("GET / ") ? hello : not_found;
     }

@@ -39,13 +39,15 @@ eddy::coro<port_state> probe(std::string host, std::uint16_t port, eddy::semapho
   co_return state;
 }
 
-eddy::coro<int> scan(std::string host, int first, int last, int concurrency, std::chrono::milliseconds timeout) {
+eddy::coro<int> scan(std::string host, int first, int last, int concurrency,
+                     std::chrono::milliseconds timeout) {
   eddy::semaphore slots(concurrency);
   const auto started = std::chrono::steady_clock::now();
 
   std::vector<eddy::task<port_state>> probes;
   for (int port = first; port <= last; ++port) {
-    probes.push_back(eddy::create_task(probe(host, static_cast<std::uint16_t>(port), &slots, timeout)));
+    probes.push_back(
+        eddy::create_task(probe(host, static_cast<std::uint16_t>(port), &slots, timeout)));
   }
   std::vector<port_state> states = co_await eddy::gather(probes);  // results in port order
 
@@ -57,8 +59,8 @@ eddy::coro<int> scan(std::string host, int first, int last, int concurrency, std
     }
   }
   const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
-  std::printf("scanned %zu ports in %.3f s: %d open, %d closed, %d timed out\n", states.size(), took.count(),
-              counts[0], counts[1], counts[2]);
+  std::printf("scanned %zu ports in %.3f s: %d open, %d closed, %d timed out\n", states.size(),
+              took.count(), counts[0], counts[1], counts[2]);
   co_return 0;
 }
 
@@ -87,7 +89,8 @@ int main(int argc, char** argv) {
     }
   }
   if (first < 1 || last > 65535 || first > last || concurrency < 1 || timeout_ms < 1) {
-    std::fprintf(stderr, "port_scanner: need 1 <= from <= to <= 65535, concurrency >= 1, timeout-ms >= 1\n");
+    std::fprintf(
+        stderr, "port_scanner: need 1 <= from <= to <= 65535, concurrency >= 1, timeout-ms >= 1\n");
     return 2;
   }
   try {

@@ -23,7 +23,9 @@ using namespace std::chrono_literals;
 // Made once, shared by every task and thread: the variable is its identity.
 eddy::context_var<std::string> request_id("request_id", "-");
 
-void log(const std::string& what) { std::printf("[%s] %s\n", request_id.get().c_str(), what.c_str()); }
+void log(const std::string& what) {
+  std::printf("[%s] %s\n", request_id.get().c_str(), what.c_str());
+}
 
 // A blocking call: runs on a worker thread, in a copy of the awaiting task's context.
 void checksum() {

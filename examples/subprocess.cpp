@@ -39,7 +39,8 @@ eddy::coro<void> count_lines_of_ls() {
 //    word, whatever it contains.
 eddy::coro<void> run_pipeline() {
   std::string pattern = "it's";
-  std::string command = "printf '%s\\n' \"it's here\" 'not this' \"it's there\" | grep -c " + eddy::shell_quote(pattern);
+  std::string command = "printf '%s\\n' \"it's here\" 'not this' \"it's there\" | grep -c " +
+                        eddy::shell_quote(pattern);
   eddy::process_options options{.stdout_to = eddy::stdio::pipe()};
   eddy::process shell = co_await eddy::create_subprocess_shell(command, std::move(options));
   eddy::communicate_result output = co_await shell.communicate();
@@ -51,7 +52,8 @@ eddy::coro<void> run_pipeline() {
 // 3. Write to a child's stdin and read its stdout at the same time.
 eddy::coro<void> feed_a_child() {
   std::vector<std::string> args{"a-z", "A-Z"};
-  eddy::process_options options{.stdin_from = eddy::stdio::pipe(), .stdout_to = eddy::stdio::pipe()};
+  eddy::process_options options{.stdin_from = eddy::stdio::pipe(),
+                                .stdout_to = eddy::stdio::pipe()};
   eddy::process tr = co_await eddy::create_subprocess_exec("tr", args, std::move(options));
   eddy::communicate_result output = co_await tr.communicate("hello from eddy\n");
   std::printf("tr said: %s", output.stdout_data.c_str());

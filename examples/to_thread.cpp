@@ -77,8 +77,8 @@ eddy::coro<int> main_task() {
 
   // The arguments are copied into each call; `path` is passed by value, so the call does not
   // depend on this frame. Both calls run at once, on two workers of the default executor.
-  auto [slept_on, bytes] =
-      co_await eddy::gather(eddy::to_thread(blocking_sleep, 500ms), eddy::to_thread(blocking_read, path));
+  auto [slept_on, bytes] = co_await eddy::gather(eddy::to_thread(blocking_sleep, 500ms),
+                                                 eddy::to_thread(blocking_read, path));
   std::printf("blocking read: %zu bytes\n", bytes);
 
   int ticked = co_await ticks;

@@ -24,7 +24,8 @@ std::shared_ptr<child_watch> child_watch::start(loop_core& loop, pid_t pid, int 
   return watch;
 }
 
-child_watch::child_watch(loop_core& loop, pid_t pid, int pidfd) noexcept : loop_(&loop), pid_(pid), pidfd_(pidfd) {
+child_watch::child_watch(loop_core& loop, pid_t pid, int pidfd) noexcept
+    : loop_(&loop), pid_(pid), pidfd_(pidfd) {
   poll_.opcode = io_opcode::poll;
   poll_.fd = pidfd;
   poll_.flags = POLLIN;
@@ -49,7 +50,8 @@ void child_watch::arm() {
     // Completed at once (epoll: the child had already exited).
     if (poll_.result < 0 || try_reap()) {
       if (poll_.result < 0) {
-        throw std::system_error(static_cast<int>(-poll_.result), std::system_category(), "poll(pidfd)");
+        throw std::system_error(static_cast<int>(-poll_.result), std::system_category(),
+                                "poll(pidfd)");
       }
       return;
     }
@@ -71,8 +73,10 @@ void child_watch::polled(kernel_op& op) noexcept {
     self.arm();
   } catch (...) {
     self.loop_->call_exception_handler(
-        {"child process " + std::to_string(self.pid_) + ": watching for its exit failed; it is reaped in the background",
-         std::current_exception(), {}});
+        {"child process " + std::to_string(self.pid_) +
+             ": watching for its exit failed; it is reaped in the background",
+         std::current_exception(),
+         {}});
     self.hand_to_reaper_thread();
   }
 }
@@ -128,14 +132,17 @@ void child_watch::hand_to_reaper_thread() noexcept {
 
 void child_watch::send_signal(int signo) const {
   if (signo < 1 || signo >= NSIG) {
-    throw std::invalid_argument("send_signal: " + std::to_string(signo) + " is not a signal number");
+    throw std::invalid_argument("send_signal: " + std::to_string(signo) +
+                                " is not a signal number");
   }
   if (returncode_) {
     // Reaped: the pid may already belong to someone else. asyncio raises ProcessLookupError.
-    throw std::system_error(ESRCH, std::system_category(), "send_signal: the process has exited and was reaped");
+    throw std::system_error(ESRCH, std::system_category(),
+                            "send_signal: the process has exited and was reaped");
   }
   if (pidfd_ < 0) {
-    throw std::system_error(ESRCH, std::system_category(), "send_signal: the process's event loop is closed");
+    throw std::system_error(ESRCH, std::system_category(),
+                            "send_signal: the process's event loop is closed");
   }
   // Through syscall(): glibc 2.36's <sys/pidfd.h> lacks extern "C".
   if (::syscall(SYS_pidfd_send_signal, pidfd_, signo, nullptr, 0U) != 0 && errno != ESRCH) {

@@ -126,7 +126,8 @@ class contextual_callback {
  public:
   contextual_callback(context_cell* context, std::function<void()> callback) noexcept
       : context_(context), callback_(std::move(callback)) {}
-  contextual_callback(const contextual_callback& other) : context_(other.context_), callback_(other.callback_) {
+  contextual_callback(const contextual_callback& other)
+      : context_(other.context_), callback_(other.callback_) {
     if (context_ != nullptr) {
       context_->add_ref();
     }

@@ -33,7 +33,8 @@ std::string describe_exception(const std::exception_ptr& exception) {
     return demangle(typeid(error).name()) + ": " + error.what();
   } catch (...) {
     const std::type_info* type = abi::__cxa_current_exception_type();
-    return type != nullptr ? demangle(type->name()) + " (not a std::exception)" : "unknown exception";
+    return type != nullptr ? demangle(type->name()) + " (not a std::exception)"
+                           : "unknown exception";
   }
 }
 

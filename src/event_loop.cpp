@@ -44,13 +44,11 @@ bool switch_from_environment(const char* name) {
 /// How long close() waits for the kernel to hand back cancelled operations' buffers.
 constexpr auto drain_limit = std::chrono::seconds(10);
 
-
 }  // namespace
 
 event_loop::event_loop(loop_options options) {
-  backend_kind kind = options.backend == backend_kind::from_environment
-                          ? backend_from_environment()
-                          : options.backend;
+  backend_kind kind = options.backend == backend_kind::from_environment ? backend_from_environment()
+                                                                        : options.backend;
   if (options.virtual_time) {
     if (options.virtual_time->jump_after_idle.get() < clock::duration::zero()) {
       throw std::invalid_argument("loop_options: virtual_clock::jump_after_idle is negative");
@@ -160,9 +158,9 @@ void event_loop::wait_for_work() {
   std::chrono::nanoseconds timeout(-1);
   if (!timers_.empty()) {
     if (!virtual_time_) {
-      timeout = std::max(std::chrono::nanoseconds::zero(),
-                         std::chrono::ceil<std::chrono::nanoseconds>(timers_.next_wakeup() -
-                                                                     clock::now()));
+      timeout = std::max(
+          std::chrono::nanoseconds::zero(),
+          std::chrono::ceil<std::chrono::nanoseconds>(timers_.next_wakeup() - clock::now()));
     } else if (timers_.next_wakeup() <= virtual_limit_) {
       timeout = virtual_patience();
     }  // else the next timer is "never" (see jump_if_still_idle): block as a real loop would
@@ -240,10 +238,10 @@ void event_loop::run_ready_in_debug_mode(detail::ready_node* node) {
     node->run(*node);
     auto took = clock::now() - started;
     if (took > slow_callback_duration_) {
-      call_exception_handler(
-          {fmt::format("Executing {} took {:.3f} seconds", task != nullptr ? "a task step" : "a callback",
-                       std::chrono::duration<double>(took).count()),
-           nullptr, name});
+      call_exception_handler({fmt::format("Executing {} took {:.3f} seconds",
+                                          task != nullptr ? "a task step" : "a callback",
+                                          std::chrono::duration<double>(took).count()),
+                              nullptr, name});
     }
     node = next;
   }
@@ -321,9 +319,11 @@ void event_loop::close() {
   }
   if (backend_->in_flight() > 0) {
     // Freeing the frames now could let the kernel write into reused memory: leak them instead.
-    call_exception_handler({"close(): the kernel did not return every cancelled operation; "
-                            "pending tasks and the backend are leaked",
-                            nullptr, {}});
+    call_exception_handler(
+        {"close(): the kernel did not return every cancelled operation; "
+         "pending tasks and the backend are leaked",
+         nullptr,
+         {}});
     static_cast<void>(backend_.release());
     return;
   }
@@ -413,7 +413,8 @@ namespace detail {
 loop_core& loop_for_new_task() {
   loop_core* loop = running_loop_on_thread;
   if (loop == nullptr) {
-    throw std::runtime_error("create_task: no running event loop (use eddy::run, or loop.create_task)");
+    throw std::runtime_error(
+        "create_task: no running event loop (use eddy::run, or loop.create_task)");
   }
   return *loop;
 }

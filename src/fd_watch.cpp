@@ -69,8 +69,10 @@ class event_loop::fd_watch final : public detail::ready_node, public detail::ker
       // The descriptor is unusable (closed under us, EBADF...): stop watching it rather than
       // spin, and say so.
       self.loop_->call_exception_handler(
-          {"add_reader/add_writer: polling fd " + std::to_string(self.fd) + " failed; it is no longer watched",
-           std::make_exception_ptr(std::system_error(static_cast<int>(-self.result), std::system_category(), "poll")),
+          {"add_reader/add_writer: polling fd " + std::to_string(self.fd) +
+               " failed; it is no longer watched",
+           std::make_exception_ptr(
+               std::system_error(static_cast<int>(-self.result), std::system_category(), "poll")),
            {}});
       self.loop_->remove_watch(self.fd, (self.flags & POLLOUT) != 0);
       return;
@@ -109,7 +111,8 @@ void event_loop::add_watch(int fd, bool for_writing, std::function<void()> callb
   const char* what = for_writing ? "add_writer" : "add_reader";
   check_usable(what);
   if (fd < 0) {
-    throw std::invalid_argument(std::string(what) + ": invalid file descriptor " + std::to_string(fd));
+    throw std::invalid_argument(std::string(what) + ": invalid file descriptor " +
+                                std::to_string(fd));
   }
   if (!callback) {
     throw std::invalid_argument(std::string(what) + ": the callback is empty");
@@ -132,7 +135,8 @@ void event_loop::add_watch(int fd, bool for_writing, std::function<void()> callb
 
 bool event_loop::remove_watch(int fd, bool for_writing) {
   auto& table = for_writing ? writers_ : readers_;
-  if (fd < 0 || static_cast<std::size_t>(fd) >= table.size() || table[static_cast<std::size_t>(fd)] == nullptr) {
+  if (fd < 0 || static_cast<std::size_t>(fd) >= table.size() ||
+      table[static_cast<std::size_t>(fd)] == nullptr) {
     return false;
   }
   fd_watch* watch = table[static_cast<std::size_t>(fd)];
@@ -143,11 +147,13 @@ bool event_loop::remove_watch(int fd, bool for_writing) {
 
 // The callback runs in a copy of the caller's context, as asyncio's Handle.
 void event_loop::add_reader(int fd, std::function<void()> callback) {
-  add_watch(fd, false, callback ? detail::in_current_context(std::move(callback)) : std::move(callback));
+  add_watch(fd, false,
+            callback ? detail::in_current_context(std::move(callback)) : std::move(callback));
 }
 bool event_loop::remove_reader(int fd) { return remove_watch(fd, false); }
 void event_loop::add_writer(int fd, std::function<void()> callback) {
-  add_watch(fd, true, callback ? detail::in_current_context(std::move(callback)) : std::move(callback));
+  add_watch(fd, true,
+            callback ? detail::in_current_context(std::move(callback)) : std::move(callback));
 }
 bool event_loop::remove_writer(int fd) { return remove_watch(fd, true); }
 

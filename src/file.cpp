@@ -89,7 +89,7 @@ file::file(int fd, std::string name) : path_(std::move(name)) {
     throw std::invalid_argument("file: invalid descriptor " + std::to_string(fd));
   }
   // Both are answered from the open file's in-memory state; they never wait for a disk.
-  struct stat status {};
+  struct stat status{};
   if (::fstat(fd, &status) < 0) {
     throw std::system_error(errno, std::system_category(), "file: fstat");
   }
@@ -131,7 +131,8 @@ file::~file() {
 
 void file::check_open(const char* what) const {
   if (fd_ < 0) {
-    throw std::system_error(EBADF, std::system_category(), std::string(what) + ": the file is closed");
+    throw std::system_error(EBADF, std::system_category(),
+                            std::string(what) + ": the file is closed");
   }
 }
 

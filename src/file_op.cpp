@@ -27,9 +27,7 @@ bool event_loop::native_file_ops() const noexcept { return backend_->supports_fi
 
 namespace eddy::detail {
 
-bool native_file_ops_of(loop_core& loop) noexcept {
-  return loop.public_loop().native_file_ops();
-}
+bool native_file_ops_of(loop_core& loop) noexcept { return loop.public_loop().native_file_ops(); }
 
 /// What the awaiter and the worker share on the thread-pool route. Heap-allocated with two
 /// references (the awaiter, the worker's runner), because either may be gone first: the
@@ -62,9 +60,7 @@ class pool_file_job : public ref_counted<pool_file_job, ref_counting::atomic> {
   }
 
   /// Loop thread, when the frame must go: blocks while a worker runs the call.
-  void wait_until_not_running() noexcept {
-    state_.wait(running, std::memory_order_acquire);
-  }
+  void wait_until_not_running() noexcept { state_.wait(running, std::memory_order_acquire); }
 
   [[nodiscard]] bool ran() const noexcept {
     return state_.load(std::memory_order_acquire) == finished;

@@ -62,8 +62,8 @@ void* allocate_bulk(std::size_t bytes) {
   const std::size_t size = bulk_mapping_size(bytes);
   // Map a huge page more than needed and trim both ends, so that the block starts on a 2 MiB
   // boundary (only aligned 2 MiB ranges can become huge pages).
-  void* mapped = ::mmap(nullptr, size + huge_page, PROT_READ | PROT_WRITE,
-                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* mapped =
+      ::mmap(nullptr, size + huge_page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (mapped == MAP_FAILED) {
     throw std::bad_alloc();
   }

@@ -47,14 +47,16 @@ coro<std::string> read_to_end(stream_reader reader) { co_return co_await reader.
 coro<std::string> nothing_to_read() { co_return std::string(); }
 
 coro<communicate_result> communicate_with(std::shared_ptr<detail::child_watch> child,
-                                          std::optional<stream_writer> in, std::optional<stream_reader> out,
+                                          std::optional<stream_writer> in,
+                                          std::optional<stream_reader> out,
                                           std::optional<stream_reader> err, std::string input) {
   coro<void> feeding = in ? feed_stdin(*in, std::move(input)) : nothing_to_feed();
   coro<std::string> reading_out = out ? read_to_end(*out) : nothing_to_read();
   coro<std::string> reading_err = err ? read_to_end(*err) : nothing_to_read();
   auto all_transfers = gather(std::move(feeding), std::move(reading_out), std::move(reading_err));
   auto transferred = co_await all_transfers;
-  communicate_result result{std::move(std::get<1>(transferred)), std::move(std::get<2>(transferred))};
+  communicate_result result{std::move(std::get<1>(transferred)),
+                            std::move(std::get<2>(transferred))};
   co_await child->exited().wait();
   co_return result;
 }
@@ -76,8 +78,8 @@ coro<int> process::wait() const {
 coro<communicate_result> process::communicate(std::string input) const {
   live("communicate");
   if (!input.empty() && !stdin_) {
-    throw std::invalid_argument("process::communicate: input given (" + std::to_string(input.size()) +
-                                " bytes) but stdin is not a pipe");
+    throw std::invalid_argument("process::communicate: input given (" +
+                                std::to_string(input.size()) + " bytes) but stdin is not a pipe");
   }
   return communicate_with(child_, stdin_, stdout_, stderr_, std::move(input));
 }

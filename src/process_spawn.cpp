@@ -133,11 +133,13 @@ void validate(const char* what, const std::string& program, const std::vector<st
   for (const std::string& arg : args) {
     check_no_nul(arg, what, "an argument");
   }
-  const std::array<std::pair<const char*, stdio>, 3> streams{
-      {{"stdin_from", options.stdin_from}, {"stdout_to", options.stdout_to}, {"stderr_to", options.stderr_to}}};
+  const std::array<std::pair<const char*, stdio>, 3> streams{{{"stdin_from", options.stdin_from},
+                                                              {"stdout_to", options.stdout_to},
+                                                              {"stderr_to", options.stderr_to}}};
   for (const auto& [name, how] : streams) {
     if (how.which() == stdio::kind::to_stdout && std::string_view(name) != "stderr_to") {
-      throw std::invalid_argument(std::string(what) + ": stdio::to_stdout() is only for stderr_to, not " + name);
+      throw std::invalid_argument(std::string(what) +
+                                  ": stdio::to_stdout() is only for stderr_to, not " + name);
     }
     if (how.which() == stdio::kind::descriptor && how.fd() < 0) {
       throw std::invalid_argument(std::string(what) + ": " + name + " is the invalid descriptor " +
@@ -153,7 +155,8 @@ void validate(const char* what, const std::string& program, const std::vector<st
   if (options.env) {
     for (const auto& [name, value] : *options.env) {
       if (name.empty() || name.find('=') != std::string::npos) {
-        throw std::invalid_argument(std::string(what) + ": invalid environment variable name '" + name + "'");
+        throw std::invalid_argument(std::string(what) + ": invalid environment variable name '" +
+                                    name + "'");
       }
       check_no_nul(name, what, "an environment variable name");
       check_no_nul(value, what, "an environment variable value");
@@ -202,16 +205,19 @@ process spawn(const char* what, const std::string& program, const std::vector<st
         break;
       case stdio::kind::devnull:
         check_setup(::posix_spawn_file_actions_addopen(&setup.actions, target, "/dev/null",
-                                                       target == STDIN_FILENO ? O_RDONLY : O_WRONLY, 0),
+                                                       target == STDIN_FILENO ? O_RDONLY : O_WRONLY,
+                                                       0),
                     what);
         break;
       case stdio::kind::to_stdout:
-        check_setup(::posix_spawn_file_actions_adddup2(&setup.actions, STDOUT_FILENO, target), what);
+        check_setup(::posix_spawn_file_actions_adddup2(&setup.actions, STDOUT_FILENO, target),
+                    what);
         break;
       case stdio::kind::descriptor:
       case stdio::kind::pipe:
         // dup2 clears close-on-exec on the copy; everything else of ours stays close-on-exec.
-        check_setup(::posix_spawn_file_actions_adddup2(&setup.actions, plan.child_end.get(), target), what);
+        check_setup(
+            ::posix_spawn_file_actions_adddup2(&setup.actions, plan.child_end.get(), target), what);
         break;
     }
   }
@@ -228,7 +234,9 @@ process spawn(const char* what, const std::string& program, const std::vector<st
   ::sigaddset(&defaults, SIGXFSZ);
   check_setup(::posix_spawnattr_setsigmask(&setup.attributes, &no_signals), what);
   check_setup(::posix_spawnattr_setsigdefault(&setup.attributes, &defaults), what);
-  check_setup(::posix_spawnattr_setflags(&setup.attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF), what);
+  check_setup(
+      ::posix_spawnattr_setflags(&setup.attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF),
+      what);
 
   std::vector<char*> arguments;
   arguments.reserve(argv.size() + 1);
@@ -251,8 +259,8 @@ process spawn(const char* what, const std::string& program, const std::vector<st
   pid_t pid = -1;
   // glibc runs the child with CLONE_VFORK and reports a failed exec (ENOENT, EACCES) or a
   // failed chdir as the return value, so failing to start throws here, in the parent.
-  int error = ::posix_spawnp(&pid, program.c_str(), &setup.actions, &setup.attributes, arguments.data(),
-                             options.env ? environment.data() : environ);
+  int error = ::posix_spawnp(&pid, program.c_str(), &setup.actions, &setup.attributes,
+                             arguments.data(), options.env ? environment.data() : environ);
   if (error != 0) {
     throw_errno(error, std::string(what) + ": cannot start '" + program + "'");
   }
@@ -289,7 +297,8 @@ process spawn(const char* what, const std::string& program, const std::vector<st
 
 }  // namespace
 
-coro<process> create_subprocess_exec(std::string program, process_args arguments, process_options options) {
+coro<process> create_subprocess_exec(std::string program, process_args arguments,
+                                     process_options options) {
   std::vector<std::string> args = std::move(arguments).values();
   validate("create_subprocess_exec", program, args, options);
   args.insert(args.begin(), program);

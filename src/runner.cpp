@@ -79,8 +79,8 @@ void runner::close() noexcept {
       }
     }
   } catch (...) {
-    loop.call_exception_handler({"error while cancelling leftover tasks in eddy::run()",
-                                 std::current_exception(), {}});
+    loop.call_exception_handler(
+        {"error while cancelling leftover tasks in eddy::run()", std::current_exception(), {}});
   }
   try {
     // asyncio's shutdown_default_executor: the loop runs while the workers finish.
@@ -88,7 +88,8 @@ void runner::close() noexcept {
       loop.run_until_complete(loop.shutdown_default_executor());
     }
   } catch (...) {
-    loop.call_exception_handler({"error while shutting down the default executor", std::current_exception(), {}});
+    loop.call_exception_handler(
+        {"error while shutting down the default executor", std::current_exception(), {}});
   }
   try {
     loop.close();

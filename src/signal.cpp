@@ -29,10 +29,10 @@ namespace {
 
 /// What the async-signal handler may look at: lock-free atomics only.
 struct signal_slot {
-  std::atomic<int> wake_fd{-1};           ///< write end of the owning loop's pipe; -1 when none
-  std::atomic<bool> pending{false};       ///< delivered, not yet seen by the loop
+  std::atomic<int> wake_fd{-1};             ///< write end of the owning loop's pipe; -1 when none
+  std::atomic<bool> pending{false};         ///< delivered, not yet seen by the loop
   std::atomic<bool> kill_on_repeat{false};  ///< runner's SIGINT: the second delivery kills
-  std::atomic<int> interrupts{0};         ///< deliveries counted while kill_on_repeat is set
+  std::atomic<int> interrupts{0};           ///< deliveries counted while kill_on_repeat is set
 };
 
 std::array<signal_slot, NSIG> slots;
@@ -53,7 +53,7 @@ extern "C" void wake_loop_for_signal(int signo) {
   if (slot.kill_on_repeat.load() && slot.interrupts.fetch_add(1) >= 1) {
     // The second Ctrl-C: behave as if eddy were not there. The signal is blocked while this
     // handler runs, so the re-raised one is delivered (with its default action) on return.
-    struct sigaction default_action {};
+    struct sigaction default_action{};
     default_action.sa_handler = SIG_DFL;
     ::sigaction(signo, &default_action, nullptr);
     handlers_running.fetch_sub(1);
@@ -79,7 +79,8 @@ std::string signal_label(int signo) {
 
 void check_signal_number(const char* what, int signo) {
   if (signo < 1 || signo >= NSIG) {
-    throw std::invalid_argument(std::string(what) + ": " + std::to_string(signo) + " is not a signal number");
+    throw std::invalid_argument(std::string(what) + ": " + std::to_string(signo) +
+                                " is not a signal number");
   }
 }
 
@@ -139,22 +140,24 @@ class loop_signals {
     slot.interrupts.store(0);
     slot.kill_on_repeat.store(is_interrupt);
     slot.wake_fd.store(write_fd_);
-    struct sigaction action {};
+    struct sigaction action{};
     action.sa_handler = &wake_loop_for_signal;
     action.sa_flags = SA_RESTART;  // system calls on other threads are not interrupted
     ::sigemptyset(&action.sa_mask);
-    struct sigaction previous {};
+    struct sigaction previous{};
     if (::sigaction(signo, &action, &previous) != 0) {
       const int error = errno;
       slot.wake_fd.store(-1);
       slot.kill_on_repeat.store(false);
       if (error == EINVAL) {
-        throw std::invalid_argument("add_signal_handler: signal " + signal_label(signo) + " cannot be caught");
+        throw std::invalid_argument("add_signal_handler: signal " + signal_label(signo) +
+                                    " cannot be caught");
       }
       throw std::system_error(error, std::system_category(), "add_signal_handler: sigaction");
     }
     owners[static_cast<std::size_t>(signo)] = this;
-    entries_.emplace(signo, entry{registration{std::move(callback), is_interrupt}, std::nullopt, previous});
+    entries_.emplace(
+        signo, entry{registration{std::move(callback), is_interrupt}, std::nullopt, previous});
   }
 
   /// Removes the user handler (is_interrupt false) or runner's (true); false if there is none.
@@ -232,8 +235,9 @@ class loop_signals {
       try {
         callback();
       } catch (...) {
-        loop_.call_exception_handler(
-            {"Exception in the handler of signal " + signal_label(signo), std::current_exception(), {}});
+        loop_.call_exception_handler({"Exception in the handler of signal " + signal_label(signo),
+                                      std::current_exception(),
+                                      {}});
       }
     }
   }
@@ -250,7 +254,7 @@ bool install_interrupt_handler(event_loop& loop, std::function<void()> on_interr
   if (::gettid() != ::getpid() || loop.is_closed()) {
     return false;  // CPython's Runner: only the main thread handles Ctrl-C
   }
-  struct sigaction current {};
+  struct sigaction current{};
   if (::sigaction(SIGINT, nullptr, &current) != 0 || (current.sa_flags & SA_SIGINFO) != 0 ||
       current.sa_handler != SIG_DFL) {
     return false;  // the program (or a test framework) handles SIGINT itself
@@ -280,12 +284,14 @@ void event_loop::add_signal_handler(int signo, std::function<void()> callback) {
   check_usable("add_signal_handler");
   detail::check_signal_number("add_signal_handler", signo);
   if (signo == SIGKILL || signo == SIGSTOP) {
-    throw std::invalid_argument("add_signal_handler: signal " + detail::signal_label(signo) + " cannot be caught");
+    throw std::invalid_argument("add_signal_handler: signal " + detail::signal_label(signo) +
+                                " cannot be caught");
   }
   if (!callback) {
     throw std::invalid_argument("add_signal_handler: the callback is empty");
   }
-  signals().add(signo, detail::in_current_context(std::move(callback)), false);  // as asyncio's Handle
+  signals().add(signo, detail::in_current_context(std::move(callback)),
+                false);  // as asyncio's Handle
 }
 
 bool event_loop::remove_signal_handler(int signo) {
@@ -297,6 +303,8 @@ void add_signal_handler(event_loop& loop, int signo, std::function<void()> callb
   loop.add_signal_handler(signo, std::move(callback));
 }
 
-bool remove_signal_handler(event_loop& loop, int signo) { return loop.remove_signal_handler(signo); }
+bool remove_signal_handler(event_loop& loop, int signo) {
+  return loop.remove_signal_handler(signo);
+}
 
 }  // namespace eddy

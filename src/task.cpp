@@ -38,7 +38,8 @@ void future_base::report_if_unretrieved(const std::string& name) noexcept {
   }
   exception_retrieved_ = true;  // once
   try {
-    report(loop_, {is_task_ ? "Task exception was never retrieved" : "Future exception was never retrieved",
+    report(loop_, {is_task_ ? "Task exception was never retrieved"
+                            : "Future exception was never retrieved",
                    rare_->exception, name});
   } catch (...) {
     report(loop_, {"Task exception was never retrieved", rare_->exception, {}});

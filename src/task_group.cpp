@@ -98,7 +98,8 @@ void task_group::look_at_finished_child(detail::ready_node& node) noexcept {
     group.fatal_error_ = failure;
   }
   if (group.parent_.done()) {
-    group.loop_->call_exception_handler({"Task exception was never retrieved (task_group)", failure, name});
+    group.loop_->call_exception_handler(
+        {"Task exception was never retrieved (task_group)", failure, name});
     return;
   }
   if (!group.aborting_ && !group.parent_cancel_requested_) {
@@ -180,9 +181,10 @@ void task_group::throw_fatal_error(const std::exception_ptr& body_failure) {
     displaced.push_back(body_failure);
   }
   for (const std::exception_ptr& error : displaced) {
-    loop_->call_exception_handler({"task_group exception was not propagated because the group is being closed "
-                                   "with a fatal exception",
-                                   error, parent_.get_name()});
+    loop_->call_exception_handler(
+        {"task_group exception was not propagated because the group is being closed "
+         "with a fatal exception",
+         error, parent_.get_name()});
   }
   if (parent_cancel_requested_) {
     parent_.uncancel();  // the group's own request (asyncio leaves it counted; see differences.md)

@@ -17,8 +17,9 @@ void timeout_scope::enter(detail::timeout_scope_key) {
 
 void timeout_scope::reschedule(std::optional<clock::time_point> when) {
   if (state_ != state::entered) {
-    throw std::logic_error(state_ == state::created ? "timeout_scope::reschedule: the scope has not started"
-                                                    : "timeout_scope::reschedule: the scope has expired or ended");
+    throw std::logic_error(state_ == state::created
+                               ? "timeout_scope::reschedule: the scope has not started"
+                               : "timeout_scope::reschedule: the scope has expired or ended");
   }
   when_ = when;
   arm();

@@ -26,12 +26,13 @@ bool aligned_to_16(const T* pointer) {
 
 }  // namespace
 
-TEST_CASE("array_allocator: vectors of every size class hold what was written", "[array_allocator]") {
+TEST_CASE("array_allocator: vectors of every size class hold what was written",
+          "[array_allocator]") {
   // From one element to past the bulk threshold (1 MiB), through the frame allocator's
   // largest class (4 KiB) and operator new in between.
-  for (std::size_t count : {std::size_t{1}, std::size_t{255}, std::size_t{256}, std::size_t{257},
-                            std::size_t{10'000}, std::size_t{65'536}, std::size_t{65'537},
-                            std::size_t{300'000}}) {
+  for (std::size_t count :
+       {std::size_t{1}, std::size_t{255}, std::size_t{256}, std::size_t{257}, std::size_t{10'000},
+        std::size_t{65'536}, std::size_t{65'537}, std::size_t{300'000}}) {
     array_vector<entry> values(count);
     CHECK(aligned_to_16(values.data()));
     for (std::size_t i = 0; i < count; ++i) {
@@ -46,7 +47,8 @@ TEST_CASE("array_allocator: vectors of every size class hold what was written", 
   }
 }
 
-TEST_CASE("array_allocator: growing one element at a time crosses every threshold", "[array_allocator]") {
+TEST_CASE("array_allocator: growing one element at a time crosses every threshold",
+          "[array_allocator]") {
   array_vector<std::uint64_t> grown;
   for (std::uint64_t i = 0; i < 400'000; ++i) {  // 3.2 MB: two bulk mappings on the way
     grown.push_back(i);
@@ -61,7 +63,8 @@ TEST_CASE("array_allocator: growing one element at a time crosses every threshol
   CHECK(grown.capacity() == 0);
 }
 
-TEST_CASE("array_allocator: an impossible size throws std::bad_array_new_length", "[array_allocator]") {
+TEST_CASE("array_allocator: an impossible size throws std::bad_array_new_length",
+          "[array_allocator]") {
   array_allocator<entry> allocator;
   CHECK_THROWS_AS(allocator.allocate(SIZE_MAX / 8), std::bad_array_new_length);
 }

@@ -384,7 +384,8 @@ TEST_CASE("as_completed: next() and next_done() take from the same completion or
   }());
 }
 
-TEST_CASE("test_as_completed_duplicate_coroutines: a task given twice yields once", "[as_completed]") {
+TEST_CASE("test_as_completed_duplicate_coroutines: a task given twice yields once",
+          "[as_completed]") {
   // asyncio takes a set: as_completed([c, c, other]) yields two results.
   eddy::run([]() -> eddy::coro<void> {
     auto first = eddy::create_task(sleep_then(1ms, "first"));

@@ -436,8 +436,7 @@ TEST_CASE("cancel_all completes every pending op so that in_flight drops to zero
   CHECK(backend->in_flight() == 5);
 
   backend->cancel_all();
-  poll_until(
-      *backend, [&] { return backend->in_flight() == 0; }, 1s);
+  poll_until(*backend, [&] { return backend->in_flight() == 0; }, 1s);
   for (const tracked_op& op : ops) {
     CHECK(op.completions == 1);
     CHECK(op.result == -ECANCELED);
@@ -696,7 +695,8 @@ struct multishot_op : io_op {
       auto& self = static_cast<multishot_op&>(op);
       self.results.push_back(op.result);
       if (op.opcode == io_opcode::recv_multishot && op.result > 0) {
-        self.received.append(static_cast<const char*>(op.buffer), static_cast<std::size_t>(op.result));
+        self.received.append(static_cast<const char*>(op.buffer),
+                             static_cast<std::size_t>(op.result));
       }
       self.last_seen = !op.more;
     };
@@ -710,7 +710,8 @@ TEST_CASE("epoll does not offer multishot operations; io_uring on this kernel do
   CHECK(make_uring_backend()->supports_multishot());
 }
 
-TEST_CASE("recv_multishot stays armed: one submit, one completion per arrival, data in the backend's buffers") {
+TEST_CASE(
+    "recv_multishot stays armed: one submit, one completion per arrival, data in the backend's buffers") {
   std::unique_ptr<backend> ring = make_uring_backend();
   REQUIRE(ring->supports_multishot());
   auto [ours, peer] = make_socketpair();
@@ -783,7 +784,8 @@ TEST_CASE("accept_multishot accepts every connection from one submit") {
   std::vector<unique_fd> clients;
   for (int i = 0; i < 3; ++i) {
     clients.push_back(make_tcp_socket());
-    const int connected = ::connect(clients.back().get(), reinterpret_cast<sockaddr*>(&address), sizeof address);
+    const int connected =
+        ::connect(clients.back().get(), reinterpret_cast<sockaddr*>(&address), sizeof address);
     REQUIRE((connected == 0 || errno == EINPROGRESS));
   }
   poll_until(*ring, [&] { return op.results.size() == 3; });

@@ -553,12 +553,11 @@ TEST_CASE("a condition destroyed while a notified waiter queues for its shared l
   auto main = []() -> eddy::coro<void> {
     eddy::lock shared;
     auto cond = std::make_unique<eddy::condition>(shared);  // on the heap: ASan sees its death
-    auto waiter = eddy::create_task(
-        [](eddy::lock* lk, eddy::condition* c) -> eddy::coro<int> {
-          auto held = co_await lk->scoped();
-          co_await c->wait();
-          co_return 1;
-        }(&shared, cond.get()));
+    auto waiter = eddy::create_task([](eddy::lock* lk, eddy::condition* c) -> eddy::coro<int> {
+      auto held = co_await lk->scoped();
+      co_await c->wait();
+      co_return 1;
+    }(&shared, cond.get()));
     co_await eddy::sleep(0s);
     co_await shared.acquire();
     cond->notify();

@@ -139,15 +139,17 @@ TEST_CASE("values are destroyed when the last context holding them is", "[contex
 
 TEST_CASE("test_context_run: variables set inside a run stay in that context", "[context]") {
   eddy::context ctx;
-  int result = ctx.run([](int a, int b) {
-    cvar.set("inside");
-    return a + b;
-  }, 2, 3);
+  int result = ctx.run(
+      [](int a, int b) {
+        cvar.set("inside");
+        return a + b;
+      },
+      2, 3);
   CHECK(result == 5);
   CHECK(ctx.get(cvar) == "inside");
   CHECK(ctx.contains(cvar));
   CHECK(ctx.size() == 1);
-  CHECK(cvar.get("outside") == "outside");  // the thread's own context is untouched
+  CHECK(cvar.get("outside") == "outside");         // the thread's own context is untouched
   ctx.run([] { CHECK(cvar.get() == "inside"); });  // a later run sees it
 }
 
@@ -175,12 +177,14 @@ TEST_CASE("test_context_run_5: a context cannot be entered twice", "[context]") 
   ctx.run([] {});  // left properly, even after the refusals
 }
 
-TEST_CASE("test_context_run: what the function throws passes through and leaves the context", "[context]") {
+TEST_CASE("test_context_run: what the function throws passes through and leaves the context",
+          "[context]") {
   eddy::context ctx;
   CHECK_THROWS_AS(ctx.run([] {
     cvar.set("before the throw");
     throw std::runtime_error("boom");
-  }), std::runtime_error);
+  }),
+                  std::runtime_error);
   CHECK(ctx.get(cvar) == "before the throw");
   CHECK(cvar.get("outside") == "outside");
   ctx.run([] {});
@@ -204,7 +208,8 @@ TEST_CASE("test_context_1: a task starts with a copy of its creator's context", 
   CHECK(cvar.get("unset") == "unset");  // the main task's sets stay in the main task
 }
 
-TEST_CASE("test_context_3: many tasks keep their own values across their awaits", "[context][task]") {
+TEST_CASE("test_context_3: many tasks keep their own values across their awaits",
+          "[context][task]") {
   eddy::run([]() -> eddy::coro<void> {
     std::vector<eddy::task<std::string>> tasks;
     for (int i = 0; i < 50; ++i) {
@@ -228,8 +233,8 @@ TEST_CASE("test_context_4: tasks given one context share it", "[context][task]")
     CHECK(co_await reader == "written");
     // The options written inside the co_await, the spelling GCC 12 gets wrong for aggregates
     // with non-trivial members (optional_arg is why this one is right).
-    std::string inline_read = co_await eddy::create_task(read_cvar_later(), {.name = "a reader with a long name, past SSO",
-                                                                              .context = shared});
+    std::string inline_read = co_await eddy::create_task(
+        read_cvar_later(), {.name = "a reader with a long name, past SSO", .context = shared});
     CHECK(inline_read == "written");
     CHECK(cvar.get("unset") == "unset");  // the creator's own context is untouched
   }());
@@ -251,11 +256,13 @@ TEST_CASE("an eager task sees its creator's values in its first step", "[context
   eddy::run([]() -> eddy::coro<void> {
     cvar.set("creator");
     std::string seen;
-    auto task = eddy::create_task([](std::string* out) -> eddy::coro<void> {
-      *out = cvar.get();
-      cvar.set("eager child");
-      co_return;
-    }, &seen);
+    auto task = eddy::create_task(
+        [](std::string* out) -> eddy::coro<void> {
+          *out = cvar.get();
+          cvar.set("eager child");
+          co_return;
+        },
+        &seen);
     co_await task;
     CHECK(seen == "creator");
     auto eager = eddy::create_task(read_cvar_later(), {.eager_start = true});
@@ -340,16 +347,19 @@ TEST_CASE("a callback's task copies the callback's context", "[context][callback
     cvar.set("scheduler");
     eddy::get_running_loop().call_soon([seen]() mutable {
       cvar.set("callback");
-      eddy::create_task([](eddy::future<std::string> out) -> eddy::coro<void> {
-        out.set_result(cvar.get());
-        co_return;
-      }, seen);
+      eddy::create_task(
+          [](eddy::future<std::string> out) -> eddy::coro<void> {
+            out.set_result(cvar.get());
+            co_return;
+          },
+          seen);
     });
     CHECK(co_await seen == "callback");
   }());
 }
 
-TEST_CASE("a done callback runs in the context add_done_callback was called in", "[context][callback]") {
+TEST_CASE("a done callback runs in the context add_done_callback was called in",
+          "[context][callback]") {
   eddy::run([]() -> eddy::coro<void> {
     eddy::future<int> f;
     std::string seen;
@@ -362,7 +372,8 @@ TEST_CASE("a done callback runs in the context add_done_callback was called in",
   }());
 }
 
-TEST_CASE("add_reader's callback runs in the context add_reader was called in", "[context][callback]") {
+TEST_CASE("add_reader's callback runs in the context add_reader was called in",
+          "[context][callback]") {
   int fds[2];
   REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds) == 0);
   eddy::run([](int reading, int writing) -> eddy::coro<void> {

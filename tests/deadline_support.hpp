@@ -36,7 +36,7 @@ inline eddy::coro<void> sleep_long() { co_await eddy::sleep(long_sleep); }
 /// Blocks the loop's thread for `delay` (a busy loop, as CPython's tests use time.sleep), then
 /// sets `target`'s result.
 inline eddy::coro<void> block_then_set(eddy::future<int> target, std::chrono::milliseconds delay,
-                                int value) {
+                                       int value) {
   std::this_thread::sleep_for(delay);
   target.set_result(value);
   co_return;
@@ -60,6 +60,5 @@ inline eddy::coro<int> sleep_with_cleanup(bool* cancel_seen, bool* cleanup_done)
   }
   co_return 1;
 }
-
 
 }  // namespace eddy_test::deadlines

@@ -65,12 +65,14 @@ TEST_CASE("a literal IPv6 address resolves, with or without brackets", "[dns]") 
   eddy::run(main());
 }
 
-TEST_CASE("literal addresses need no thread pool: they resolve after the executor is shut down", "[dns]") {
+TEST_CASE("literal addresses need no thread pool: they resolve after the executor is shut down",
+          "[dns]") {
   auto main = []() -> eddy::coro<void> {
     co_await eddy::get_running_loop().shutdown_default_executor();
     auto literal = co_await eddy::getaddrinfo("10.1.2.3", 1, {.type = SOCK_STREAM});
     CHECK(literal.at(0).addr.to_string() == "10.1.2.3:1");
-    auto name = co_await eddy::getnameinfo(eddy::address::parse("10.1.2.3", 80), NI_NUMERICHOST | NI_NUMERICSERV);
+    auto name = co_await eddy::getnameinfo(eddy::address::parse("10.1.2.3", 80),
+                                           NI_NUMERICHOST | NI_NUMERICSERV);
     CHECK(name == std::pair<std::string, std::string>{"10.1.2.3", "80"});
     // A name does need the pool, and says so.
     auto refused = co_await caught<std::runtime_error>(eddy::getaddrinfo("localhost", 80));
@@ -82,7 +84,8 @@ TEST_CASE("literal addresses need no thread pool: they resolve after the executo
 TEST_CASE("an empty host is loopback, or with AI_PASSIVE the wildcard address", "[dns]") {
   auto main = []() -> eddy::coro<void> {
     auto loopback = co_await eddy::getaddrinfo("", 7, {.family = AF_INET, .type = SOCK_STREAM});
-    auto wildcard = co_await eddy::getaddrinfo("", 7, {.family = AF_INET, .type = SOCK_STREAM, .flags = AI_PASSIVE});
+    auto wildcard = co_await eddy::getaddrinfo(
+        "", 7, {.family = AF_INET, .type = SOCK_STREAM, .flags = AI_PASSIVE});
     CHECK(hosts_of(loopback) == std::vector<std::string>{"127.0.0.1"});
     CHECK(hosts_of(wildcard) == std::vector<std::string>{"0.0.0.0"});
   };
@@ -91,7 +94,8 @@ TEST_CASE("an empty host is loopback, or with AI_PASSIVE the wildcard address", 
 
 TEST_CASE("a host name is resolved on the default executor", "[dns]") {
   auto main = []() -> eddy::coro<void> {
-    auto entries = co_await eddy::getaddrinfo("localhost", 80, {.family = AF_INET, .type = SOCK_STREAM});
+    auto entries =
+        co_await eddy::getaddrinfo("localhost", 80, {.family = AF_INET, .type = SOCK_STREAM});
     REQUIRE(!entries.empty());
     CHECK(entries[0].addr.to_string() == "127.0.0.1:80");
   };
@@ -131,7 +135,8 @@ TEST_CASE("a name that does not resolve is a gai_error with the EAI code", "[dns
     CHECK(error->code() == EAI_NONAME);
     CHECK(std::string(error->what()).find("not-a-number.example") != std::string::npos);
     // A literal of the wrong family for the hints is no address either.
-    auto wrong_family = co_await caught<eddy::gai_error>(eddy::getaddrinfo("127.0.0.1", 80, {.family = AF_INET6}));
+    auto wrong_family =
+        co_await caught<eddy::gai_error>(eddy::getaddrinfo("127.0.0.1", 80, {.family = AF_INET6}));
     CHECK(wrong_family.has_value());
   };
   eddy::run(main());
@@ -139,8 +144,10 @@ TEST_CASE("a name that does not resolve is a gai_error with the EAI code", "[dns
 
 TEST_CASE("a host or service with a NUL byte is rejected at once", "[dns]") {
   auto main = []() -> eddy::coro<void> {
-    auto bad_host = co_await caught<std::invalid_argument>(eddy::getaddrinfo(std::string("local\0host", 10), 80));
-    auto bad_service = co_await caught<std::invalid_argument>(eddy::getaddrinfo("localhost", std::string("8\0", 2)));
+    auto bad_host = co_await caught<std::invalid_argument>(
+        eddy::getaddrinfo(std::string("local\0host", 10), 80));
+    auto bad_service = co_await caught<std::invalid_argument>(
+        eddy::getaddrinfo("localhost", std::string("8\0", 2)));
     CHECK(bad_host.has_value());
     CHECK(bad_service.has_value());
   };
@@ -149,7 +156,8 @@ TEST_CASE("a host or service with a NUL byte is rejected at once", "[dns]") {
 
 TEST_CASE("getnameinfo turns an address into host and service names", "[dns]") {
   auto main = []() -> eddy::coro<void> {
-    auto numeric = co_await eddy::getnameinfo(eddy::address::parse("::1", 8080), NI_NUMERICHOST | NI_NUMERICSERV);
+    auto numeric = co_await eddy::getnameinfo(eddy::address::parse("::1", 8080),
+                                              NI_NUMERICHOST | NI_NUMERICSERV);
     CHECK(numeric == std::pair<std::string, std::string>{"::1", "8080"});
     auto named = co_await eddy::getnameinfo(eddy::address::parse("127.0.0.1", 80), NI_NUMERICSERV);
     CHECK(named.first == "localhost");
@@ -160,7 +168,8 @@ TEST_CASE("getnameinfo turns an address into host and service names", "[dns]") {
 
 TEST_CASE("getnameinfo of a Unix address is an invalid argument", "[dns]") {
   auto main = []() -> eddy::coro<void> {
-    auto error = co_await caught<std::invalid_argument>(eddy::getnameinfo(eddy::address::unix_path("/tmp/x")));
+    auto error = co_await caught<std::invalid_argument>(
+        eddy::getnameinfo(eddy::address::unix_path("/tmp/x")));
     CHECK(error.has_value());
   };
   eddy::run(main());
@@ -177,7 +186,8 @@ TEST_CASE("cancelling a lookup that waits for a worker ends the await at once", 
         std::this_thread::sleep_for(1ms);
       }
     });
-    eddy::task<std::vector<eddy::addrinfo_entry>> lookup = eddy::create_task(eddy::getaddrinfo("localhost", 80));
+    eddy::task<std::vector<eddy::addrinfo_entry>> lookup =
+        eddy::create_task(eddy::getaddrinfo("localhost", 80));
     co_await eddy::sleep(10ms);
     CHECK(lookup.cancel());
     auto outcome = co_await caught<eddy::cancelled_error>(lookup);
@@ -186,7 +196,8 @@ TEST_CASE("cancelling a lookup that waits for a worker ends the await at once", 
     release->store(true);
     co_await busy;
     // The executor still works afterwards.
-    auto again = co_await eddy::getaddrinfo("localhost", 80, {.family = AF_INET, .type = SOCK_STREAM});
+    auto again =
+        co_await eddy::getaddrinfo("localhost", 80, {.family = AF_INET, .type = SOCK_STREAM});
     CHECK(!again.empty());
   };
   eddy::run(main());

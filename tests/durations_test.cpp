@@ -82,8 +82,8 @@ TEST_CASE("a fractional chrono duration works everywhere a delay is taken", "[du
         co_await eddy::sleep(1.5min);
         CHECK(loop_time() - start == 90s);
 
-        auto outcome = co_await eddy_test::caught<eddy::timeout_error>(
-            eddy::wait_for(eddy::sleep(1h), 0.2s));
+        auto outcome =
+            co_await eddy_test::caught<eddy::timeout_error>(eddy::wait_for(eddy::sleep(1h), 0.2s));
         CHECK(outcome.has_value());
         CHECK(loop_time() - start == 90s + 200ms);
 
@@ -157,7 +157,8 @@ TEST_CASE("a NaN delay throws std::invalid_argument, as asyncio.sleep(nan) raise
   CHECK_THROWS_AS(eddy::duration_arg(std::chrono::duration<float, std::milli>(std::nanf(""))),
                   std::invalid_argument);
   eddy::event_loop loop;
-  CHECK_THROWS_AS(loop.call_later(std::chrono::duration<double>(nan), [] {}), std::invalid_argument);
+  CHECK_THROWS_AS(loop.call_later(std::chrono::duration<double>(nan), [] {}),
+                  std::invalid_argument);
   eddy::run([]() -> eddy::coro<void> {
     const double not_a_number = std::numeric_limits<double>::quiet_NaN();
     std::string message;

@@ -81,8 +81,7 @@ TEST_CASE("a task that is not eager starts only when its creator suspends", "[ea
   }());
 }
 
-TEST_CASE("test_current_task: during its eager step the new task is the current task",
-          "[eager]") {
+TEST_CASE("test_current_task: during its eager step the new task is the current task", "[eager]") {
   eddy::run([]() -> eddy::coro<void> {
     eddy::any_task creator = eddy::current_task();
     eddy::any_task seen;
@@ -94,7 +93,7 @@ TEST_CASE("test_current_task: during its eager step the new task is the current 
     };
     auto task = eddy::create_task(body, {.name = "eager one", .eager_start = true});
     CHECK(seen == eddy::any_task(task));
-    CHECK(seen_name == "eager one");  // named before its first step
+    CHECK(seen_name == "eager one");         // named before its first step
     CHECK(eddy::current_task() == creator);  // and the creator is current again
     co_return;
   }());
@@ -135,8 +134,7 @@ TEST_CASE("test_cancellation_after_eager_completion: cancel() of a done task ret
   }());
 }
 
-TEST_CASE("test_eager_task_factory_set: the loop option makes every create_task eager",
-          "[eager]") {
+TEST_CASE("test_eager_task_factory_set: the loop option makes every create_task eager", "[eager]") {
   auto main = []() -> eddy::coro<void> {
     CHECK(eddy::get_running_loop().get_eager_task_factory());
     std::vector<std::string> log;
@@ -185,8 +183,7 @@ TEST_CASE("a loop that is not running schedules an eager task as usual", "[eager
   CHECK(log == std::vector<std::string>{"ran"});
 }
 
-TEST_CASE("test_await_future_during_eager_step: an eager step may await a done future",
-          "[eager]") {
+TEST_CASE("test_await_future_during_eager_step: an eager step may await a done future", "[eager]") {
   eddy::run([]() -> eddy::coro<void> {
     eddy::future<int> ready;
     ready.set_result(9);
@@ -198,15 +195,17 @@ TEST_CASE("test_await_future_during_eager_step: an eager step may await a done f
   }());
 }
 
-TEST_CASE("task_group::create_task with eager start: a child that fails inside the call fails "
-          "the group",
-          "[eager][task_group]") {
+TEST_CASE(
+    "task_group::create_task with eager start: a child that fails inside the call fails "
+    "the group",
+    "[eager][task_group]") {
   eddy::run([]() -> eddy::coro<void> {
     std::vector<std::string> log;
     std::optional<eddy::exception_group> error;
     try {
       co_await eddy::with_task_group([&](eddy::task_group& g) -> eddy::coro<void> {
-        auto done = g.create_task(record_then_return(&log, 1), {.name = "first", .eager_start = true});
+        auto done =
+            g.create_task(record_then_return(&log, 1), {.name = "first", .eager_start = true});
         CHECK(done.done());
         CHECK(done.get_name() == "first");
         g.create_task(fail_at_once(), {.eager_start = true});
@@ -227,8 +226,8 @@ TEST_CASE("task_options written inline inside a co_await are safe under GCC 12",
   eddy::run([]() -> eddy::coro<void> {
     std::vector<std::string> log;
     int value = co_await eddy::create_task(
-        record_then_return(&log, 7), {.name = "a name too long for the small-string buffer",
-                                      .eager_start = true});
+        record_then_return(&log, 7),
+        {.name = "a name too long for the small-string buffer", .eager_start = true});
     CHECK(value == 7);
     int lazy = co_await eddy::create_task(record_then_return(&log, 8),
                                           {.name = "another name well past fifteen characters"});

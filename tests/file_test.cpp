@@ -98,7 +98,8 @@ TEST_CASE("open_file of a missing file throws std::system_error with ENOENT nami
           "[file][open]") {
   temp_dir dir;
   eddy::run([](std::string path) -> eddy::coro<void> {
-    std::optional<std::system_error> error = co_await caught<std::system_error>(eddy::open_file(path));
+    std::optional<std::system_error> error =
+        co_await caught<std::system_error>(eddy::open_file(path));
     REQUIRE(error);
     CHECK(error->code() == std::errc::no_such_file_or_directory);
     CHECK_THAT(error->what(), Catch::Contains(path));
@@ -113,7 +114,8 @@ TEST_CASE("open_file rejects a bad mode at once with std::invalid_argument namin
       (void)eddy::open_file("/tmp/never-opened", mode);
       FAIL("no exception");
     } catch (const std::invalid_argument& error) {
-      CHECK_THAT(error.what(), Catch::Contains("open_file") && Catch::Contains(std::string("'") + mode + "'"));
+      CHECK_THAT(error.what(),
+                 Catch::Contains("open_file") && Catch::Contains(std::string("'") + mode + "'"));
     }
   }
 }
@@ -125,7 +127,8 @@ TEST_CASE("open_file modes behave like Python's open", "[file][open]") {
     eddy::file created = co_await eddy::open_file(path, "xb");
     co_await created.write("first");
     co_await created.close();
-    std::optional<std::system_error> exists = co_await caught<std::system_error>(eddy::open_file(path, "x"));
+    std::optional<std::system_error> exists =
+        co_await caught<std::system_error>(eddy::open_file(path, "x"));
     REQUIRE(exists);
     CHECK(exists->code() == std::errc::file_exists);
 
@@ -136,7 +139,8 @@ TEST_CASE("open_file modes behave like Python's open", "[file][open]") {
     co_await appending.close();
     CHECK(get(path) == "first second");
     eddy::file reading = co_await eddy::open_file(path, "rb");
-    std::optional<std::system_error> read_only = co_await caught<std::system_error>(reading.write("no"));
+    std::optional<std::system_error> read_only =
+        co_await caught<std::system_error>(reading.write("no"));
     REQUIRE(read_only);
     CHECK(read_only->code() == std::errc::bad_file_descriptor);
 
@@ -170,7 +174,7 @@ TEST_CASE("files are opened close-on-exec, with the permissions asked for", "[fi
     eddy::file opened = co_await eddy::open_file(path, "w", 0640);
     ::umask(old_mask);
     CHECK((::fcntl(opened.fd(), F_GETFD) & FD_CLOEXEC) != 0);
-    struct stat status {};
+    struct stat status{};
     REQUIRE(::stat(path.c_str(), &status) == 0);
     CHECK((status.st_mode & 0777) == 0640);
     CHECK(opened.path() == path);
@@ -197,8 +201,8 @@ TEST_CASE("write_file then read_file round-trips empty, small and multi-megabyte
           "[file]") {
   temp_dir dir;
   eddy::run([](std::string path) -> eddy::coro<void> {
-    for (const std::size_t size : {std::size_t{0}, std::size_t{1}, std::size_t{4096},
-                                   std::size_t{3 * 1024 * 1024 + 17}}) {
+    for (const std::size_t size :
+         {std::size_t{0}, std::size_t{1}, std::size_t{4096}, std::size_t{3 * 1024 * 1024 + 17}}) {
       const std::string content = pattern(size, static_cast<unsigned>(size));
       const std::size_t written = co_await eddy::write_file(path, content);
       CHECK(written == size);
@@ -220,7 +224,8 @@ TEST_CASE("read_file reads files whose size statx does not know (/proc)", "[file
 TEST_CASE("read_file of a directory throws std::system_error with EISDIR", "[file]") {
   temp_dir dir;
   eddy::run([](std::string path) -> eddy::coro<void> {
-    std::optional<std::system_error> error = co_await caught<std::system_error>(eddy::read_file(path));
+    std::optional<std::system_error> error =
+        co_await caught<std::system_error>(eddy::read_file(path));
     REQUIRE(error);
     CHECK(error->code() == std::errc::is_a_directory);
   }(dir.path()));
@@ -369,8 +374,9 @@ TEST_CASE("a closed file throws std::system_error with EBADF at once; close is i
     co_await opened.close();
     std::array<char, 4> buffer{};
     CHECK_THROWS_MATCHES(opened.read_at(0, buffer), std::system_error,
-                         Catch::Predicate<std::system_error>(
-                             [](const std::system_error& e) { return e.code() == std::errc::bad_file_descriptor; }));
+                         Catch::Predicate<std::system_error>([](const std::system_error& e) {
+                           return e.code() == std::errc::bad_file_descriptor;
+                         }));
     CHECK_THROWS_AS(opened.read(1), std::system_error);
     CHECK_THROWS_AS(opened.write("x"), std::system_error);
     CHECK_THROWS_AS(opened.size(), std::system_error);
@@ -417,7 +423,8 @@ TEST_CASE("a FIFO reads what is there and refuses read_at with ESPIPE", "[file][
   const std::string fifo = dir.file("fifo");
   REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
   eddy::run([](std::string path) -> eddy::coro<void> {
-    eddy::file pipe = co_await eddy::open_file(path, "r+");  // O_RDWR: open does not wait for a peer
+    eddy::file pipe =
+        co_await eddy::open_file(path, "r+");  // O_RDWR: open does not wait for a peer
     co_await pipe.write("through the fifo");
     std::string got = co_await pipe.read(100);
     CHECK(got == "through the fifo");
@@ -481,7 +488,9 @@ TEST_CASE("on io_uring a blocked file read is cancelled promptly", "[file][cance
       co_return;  // the thread-pool route waits for the worker (previous test)
     }
     eddy::file pipe = co_await eddy::open_file(path, "r+");
-    auto reader = [](eddy::file* source) -> eddy::coro<std::string> { co_return co_await source->read(10); };
+    auto reader = [](eddy::file* source) -> eddy::coro<std::string> {
+      co_return co_await source->read(10);
+    };
     eddy::task<std::string> reading = eddy::create_task(reader(&pipe));
     co_await eddy::sleep(10ms);
     reading.cancel();
@@ -526,7 +535,9 @@ TEST_CASE("a cancelled read(n) does not move the position", "[file][cancel]") {
   put(dir.file("data"), pattern(1 << 20, 9));
   eddy::run([](std::string path) -> eddy::coro<void> {
     eddy::file opened = co_await eddy::open_file(path);
-    auto reader = [](eddy::file* source) -> eddy::coro<std::string> { co_return co_await source->read(1 << 20); };
+    auto reader = [](eddy::file* source) -> eddy::coro<std::string> {
+      co_return co_await source->read(1 << 20);
+    };
     eddy::task<std::string> reading = eddy::create_task(reader(&opened));
     co_await eddy::sleep(0s);
     reading.cancel();

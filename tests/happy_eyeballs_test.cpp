@@ -121,7 +121,8 @@ TEST_CASE("without happy eyeballs the attempts stay sequential: a dead first add
       co_return;
     }
     auto connecting = eddy::open_connection("", setup->port);
-    auto outcome = co_await caught<eddy::timeout_error>(eddy::wait_for(std::move(connecting), 300ms));
+    auto outcome =
+        co_await caught<eddy::timeout_error>(eddy::wait_for(std::move(connecting), 300ms));
     CHECK(outcome.has_value());
   };
   eddy::run(main());
@@ -172,7 +173,8 @@ TEST_CASE("happy_eyeballs_delay must not be negative", "[stream][happy_eyeballs]
   auto main = []() -> eddy::coro<void> {
     eddy::connection_options options;
     options.happy_eyeballs_delay = -1ms;
-    auto error = co_await caught<std::invalid_argument>(eddy::open_connection("127.0.0.1", 1, options));
+    auto error =
+        co_await caught<std::invalid_argument>(eddy::open_connection("127.0.0.1", 1, options));
     CHECK(error.has_value());
   };
   eddy::run(main());

@@ -130,7 +130,7 @@ TEST_CASE("a cancelled kernel_op completes once, with ECANCELED, however often i
     counted_poll poll(pipe.read_end);
     REQUIRE_FALSE(poll.start(eddy::detail::core_of(eddy::get_running_loop())));
     poll.cancel();
-    poll.cancel();  // a second request sends nothing more
+    poll.cancel();            // a second request sends nothing more
     CHECK(poll.in_flight());  // until the completion says so
     CHECK(co_await wait_until([&] { return poll.completions > 0; }));
     co_await eddy_test::run_briefly();

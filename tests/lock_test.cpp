@@ -353,8 +353,9 @@ TEST_CASE("test_lock_is_bound_to_the_loop_of_its_first_wait", "[lock]") {
   lk.release();
 }
 
-TEST_CASE("test_lock_is_bound_to_the_loop_not_its_address: a new loop where the old one lived is another loop",
-          "[lock]") {
+TEST_CASE(
+    "test_lock_is_bound_to_the_loop_not_its_address: a new loop where the old one lived is another loop",
+    "[lock]") {
   // The second loop is built in the very storage of the first, so it has the same address for
   // certain; the lock must still tell them apart (it remembers the loop's id).
   eddy::lock lk;
@@ -372,14 +373,15 @@ TEST_CASE("test_lock_is_bound_to_the_loop_not_its_address: a new loop where the 
   storage.reset();
   storage.emplace();
   REQUIRE(&*storage == first_address);
-  std::string outcome = storage->run_until_complete([](eddy::lock* shared) -> eddy::coro<std::string> {
-    try {
-      co_await shared->acquire();
-    } catch (const std::runtime_error& error) {
-      co_return error.what();
-    }
-    co_return "no error";
-  }(&lk));
+  std::string outcome =
+      storage->run_until_complete([](eddy::lock* shared) -> eddy::coro<std::string> {
+        try {
+          co_await shared->acquire();
+        } catch (const std::runtime_error& error) {
+          co_return error.what();
+        }
+        co_return "no error";
+      }(&lk));
   CHECK(outcome.find("bound to a different event loop") != std::string::npos);
   lk.release();  // the bound loop is gone: nothing to check it against, nothing touched
 }

@@ -85,21 +85,27 @@ TEST_CASE("call_soon(callback, args...) calls callback(args...), as loop.call_so
     loop.call_soon(record_sum, &log, label, 2, 3);
     loop.call_soon(shout, &log, std::string("hello"));
     loop.call_soon(&counter::add, &tally, 5);
-    loop.call_soon([](std::unique_ptr<int> owned, std::vector<std::string>* out) {
-      out->push_back("owned " + std::to_string(*owned));
-    }, std::make_unique<int>(7), &log);
+    loop.call_soon(
+        [](std::unique_ptr<int> owned, std::vector<std::string>* out) {
+          out->push_back("owned " + std::to_string(*owned));
+        },
+        std::make_unique<int>(7), &log);
   }
   loop.call_later(1ms, record_sum, &log, std::string("later"), 1, 1);
-  loop.call_at(loop.time() + 2ms, [&loop](std::vector<std::string>* out) {
-    out->push_back("at");
-    loop.stop();
-  }, &log);
+  loop.call_at(
+      loop.time() + 2ms,
+      [&loop](std::vector<std::string>* out) {
+        out->push_back("at");
+        loop.stop();
+      },
+      &log);
   loop.run_forever();
   CHECK(log == std::vector<std::string>{"sum=5", "said: hello", "owned 7", "later=2", "at"});
   CHECK(tally.total == 5);
 }
 
-TEST_CASE("call_soon_threadsafe(callback, args...) owns its arguments too", "[loop][thread][args]") {
+TEST_CASE("call_soon_threadsafe(callback, args...) owns its arguments too",
+          "[loop][thread][args]") {
   eddy::event_loop loop;
   std::vector<std::string> log;
   std::thread other([&] {
@@ -324,9 +330,8 @@ TEST_CASE("many timers with scattered delays fire in deadline order and never ea
   fired.reserve(delays.size());
   std::vector<eddy::clock::time_point> deadlines;
   for (int i = 0; i < 500; ++i) {
-    eddy::timer_handle h = loop.call_later(delays[i], [&fired, &loop, i] {
-      fired.push_back({i, loop.time()});
-    });
+    eddy::timer_handle h =
+        loop.call_later(delays[i], [&fired, &loop, i] { fired.push_back({i, loop.time()}); });
     deadlines.push_back(h.when());
   }
   loop.call_later(100ms, [&loop] { loop.stop(); });

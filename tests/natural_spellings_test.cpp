@@ -38,7 +38,8 @@ struct temporary_directory {
 
 // --- which temporaries GCC 12 would destroy twice --------------------------------------------
 
-TEST_CASE("the GCC 12 check tells closures and aggregates from classes with constructors", "[spellings]") {
+TEST_CASE("the GCC 12 check tells closures and aggregates from classes with constructors",
+          "[spellings]") {
   std::string text = long_text;
   int number = 1;
   auto owning = [text] { return text.size(); };
@@ -72,9 +73,10 @@ TEST_CASE("every options struct may be written inside a co_await", "[spellings]"
   STATIC_REQUIRE(std::is_trivially_destructible_v<eddy::server_options>);
   STATIC_REQUIRE(std::is_trivially_destructible_v<eddy::addrinfo_options>);
   // ...or its owning fields are optional_args, which ignore it (tested below).
-  STATIC_REQUIRE(std::is_same_v<decltype(eddy::process_options::cwd), eddy::optional_arg<std::string>>);
   STATIC_REQUIRE(
-      std::is_same_v<decltype(eddy::datagram_endpoint_options::local_addr), eddy::optional_arg<eddy::host_port>>);
+      std::is_same_v<decltype(eddy::process_options::cwd), eddy::optional_arg<std::string>>);
+  STATIC_REQUIRE(std::is_same_v<decltype(eddy::datagram_endpoint_options::local_addr),
+                                eddy::optional_arg<eddy::host_port>>);
 }
 
 // --- optional_arg ------------------------------------------------------------------------------
@@ -108,7 +110,8 @@ TEST_CASE("optional_arg behaves as std::optional", "[spellings]") {
   CHECK(*copy == "xxx");
   copy.reset();
   CHECK_FALSE(copy);
-  CHECK(eddy::optional_arg<std::string>(std::optional<std::string>("from std")).value() == "from std");
+  CHECK(eddy::optional_arg<std::string>(std::optional<std::string>("from std")).value() ==
+        "from std");
 }
 
 TEST_CASE("a bitwise copy of an optional_arg reads its original and frees nothing", "[spellings]") {
@@ -117,7 +120,8 @@ TEST_CASE("a bitwise copy of an optional_arg reads its original and frees nothin
   // (or a free of the original's inline buffer) if the copy owns anything.
   for (const std::string& text : {long_text, std::string("short")}) {
     eddy::optional_arg<std::string> real = text;
-    alignas(eddy::optional_arg<std::string>) unsigned char bytes[sizeof(eddy::optional_arg<std::string>)];
+    alignas(eddy::optional_arg<std::string>) unsigned char
+        bytes[sizeof(eddy::optional_arg<std::string>)];
     std::memcpy(bytes, static_cast<void*>(&real), sizeof bytes);
     auto& copy = *std::launder(reinterpret_cast<eddy::optional_arg<std::string>*>(bytes));
     CHECK(*copy == text);
@@ -133,18 +137,20 @@ TEST_CASE("a bitwise copy of an optional_arg reads its original and frees nothin
 
 // --- subprocesses ------------------------------------------------------------------------------
 
-TEST_CASE("create_subprocess_exec with braced arguments and designated options inline", "[spellings]") {
+TEST_CASE("create_subprocess_exec with braced arguments and designated options inline",
+          "[spellings]") {
   eddy::run([]() -> eddy::coro<void> {
     // asyncio: await create_subprocess_exec("echo", "-n", "hello", stdout=PIPE)
-    eddy::process echo =
-        co_await eddy::create_subprocess_exec("echo", {"-n", "hello"}, {.stdout_to = eddy::stdio::pipe()});
+    eddy::process echo = co_await eddy::create_subprocess_exec("echo", {"-n", "hello"},
+                                                               {.stdout_to = eddy::stdio::pipe()});
     std::string said = co_await echo.stdout_stream()->read();
     CHECK(said == "hello");
     int echo_code = co_await echo.wait();
     CHECK(echo_code == 0);
 
     // One argument may be bare; a std::string argument works as a literal does.
-    eddy::process one = co_await eddy::create_subprocess_exec("echo", long_text, {.stdout_to = eddy::stdio::pipe()});
+    eddy::process one = co_await eddy::create_subprocess_exec("echo", long_text,
+                                                              {.stdout_to = eddy::stdio::pipe()});
     std::string line = co_await one.stdout_stream()->readline();
     CHECK(line == long_text + "\n");
     int one_code = co_await one.wait();
@@ -179,8 +185,8 @@ TEST_CASE("create_datagram_endpoint with its options inline", "[spellings]") {
     eddy::datagram_socket server =
         co_await eddy::create_datagram_endpoint({.local_addr = eddy::host_port{"127.0.0.1", 0}});
     const eddy::address at = server.local_address();
-    eddy::datagram_socket client =
-        co_await eddy::create_datagram_endpoint({.remote_addr = eddy::host_port{at.host(), at.port()}});
+    eddy::datagram_socket client = co_await eddy::create_datagram_endpoint(
+        {.remote_addr = eddy::host_port{at.host(), at.port()}});
     co_await client.sendto(long_text);
     auto received = co_await server.recvfrom();
     CHECK(received.data == long_text);
@@ -189,10 +195,12 @@ TEST_CASE("create_datagram_endpoint with its options inline", "[spellings]") {
 
 // --- callables ---------------------------------------------------------------------------------
 
-TEST_CASE("to_thread with the captured values passed as arguments, or a named lambda", "[spellings]") {
+TEST_CASE("to_thread with the captured values passed as arguments, or a named lambda",
+          "[spellings]") {
   eddy::run([]() -> eddy::coro<void> {
     std::string path = long_text;
-    std::size_t size = co_await eddy::to_thread([](const std::string& p) { return p.size(); }, path);
+    std::size_t size =
+        co_await eddy::to_thread([](const std::string& p) { return p.size(); }, path);
     CHECK(size == long_text.size());
     auto measure = [path] { return path.size(); };
     std::size_t measured = co_await eddy::to_thread(measure);
@@ -200,7 +208,8 @@ TEST_CASE("to_thread with the captured values passed as arguments, or a named la
   }());
 }
 
-TEST_CASE("with_task_group, timeout and start_server given named capturing lambdas", "[spellings]") {
+TEST_CASE("with_task_group, timeout and start_server given named capturing lambdas",
+          "[spellings]") {
   eddy::run([]() -> eddy::coro<void> {
     std::string name = long_text;
     std::string seen;
@@ -227,7 +236,8 @@ TEST_CASE("with_task_group, timeout and start_server given named capturing lambd
       writer.close();
     };
     eddy::server server = co_await eddy::start_server(greet, "127.0.0.1", 0);
-    auto [reader, writer] = co_await eddy::open_connection("127.0.0.1", server.sockets().at(0).port());
+    auto [reader, writer] =
+        co_await eddy::open_connection("127.0.0.1", server.sockets().at(0).port());
     std::string greeting = co_await reader.read();
     CHECK(greeting == long_text);
     writer.close();

@@ -44,7 +44,8 @@ eddy::process_options stdin_and_stdout_piped() {
 
 eddy::coro<std::string> shell_output(std::string command) {
   eddy::process_options options = piped_output();
-  eddy::process proc = co_await eddy::create_subprocess_shell(std::move(command), std::move(options));
+  eddy::process proc =
+      co_await eddy::create_subprocess_shell(std::move(command), std::move(options));
   eddy::communicate_result output = co_await proc.communicate();
   co_return output.stdout_data;
 }
@@ -61,7 +62,9 @@ std::string process_state(pid_t pid) {
   ::close(fd);
   std::string stat(text, count > 0 ? static_cast<std::size_t>(count) : 0);
   std::size_t after_name = stat.rfind(')');
-  return after_name == std::string::npos || after_name + 2 >= stat.size() ? "?" : stat.substr(after_name + 2, 1);
+  return after_name == std::string::npos || after_name + 2 >= stat.size()
+             ? "?"
+             : stat.substr(after_name + 2, 1);
 }
 
 TEST_CASE("create_subprocess_exec runs a program and wait() yields its exit code") {
@@ -124,16 +127,19 @@ TEST_CASE("stdin pipe: a stream_writer feeds the child") {
 
 TEST_CASE("communicate collects stdout and stderr separately, and stderr can join stdout") {
   eddy::run([]() -> eddy::coro<void> {
-    eddy::process_options separate_pipes{.stdout_to = eddy::stdio::pipe(), .stderr_to = eddy::stdio::pipe()};
-    eddy::process separate =
-        co_await eddy::create_subprocess_shell("echo out; echo err >&2; exit 5", std::move(separate_pipes));
+    eddy::process_options separate_pipes{.stdout_to = eddy::stdio::pipe(),
+                                         .stderr_to = eddy::stdio::pipe()};
+    eddy::process separate = co_await eddy::create_subprocess_shell(
+        "echo out; echo err >&2; exit 5", std::move(separate_pipes));
     eddy::communicate_result both = co_await separate.communicate();
     CHECK(both.stdout_data == "out\n");
     CHECK(both.stderr_data == "err\n");
     CHECK(separate.returncode() == 5);
 
-    eddy::process_options one_pipe{.stdout_to = eddy::stdio::pipe(), .stderr_to = eddy::stdio::to_stdout()};
-    eddy::process joined = co_await eddy::create_subprocess_shell("echo out; echo err >&2", std::move(one_pipe));
+    eddy::process_options one_pipe{.stdout_to = eddy::stdio::pipe(),
+                                   .stderr_to = eddy::stdio::to_stdout()};
+    eddy::process joined =
+        co_await eddy::create_subprocess_shell("echo out; echo err >&2", std::move(one_pipe));
     eddy::communicate_result merged = co_await joined.communicate();
     CHECK(merged.stdout_data == "out\nerr\n");
     CHECK(merged.stderr_data.empty());
@@ -172,8 +178,10 @@ TEST_CASE("devnull, inherited and explicit descriptors as the child's streams") 
   int file = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   REQUIRE(file >= 0);
   eddy::run([](int target) -> eddy::coro<void> {
-    eddy::process_options into_file{.stdin_from = eddy::stdio::devnull(), .stdout_to = eddy::stdio::descriptor(target)};
-    eddy::process to_file = co_await eddy::create_subprocess_shell("echo to the file; cat", std::move(into_file));
+    eddy::process_options into_file{.stdin_from = eddy::stdio::devnull(),
+                                    .stdout_to = eddy::stdio::descriptor(target)};
+    eddy::process to_file =
+        co_await eddy::create_subprocess_shell("echo to the file; cat", std::move(into_file));
     int code = co_await to_file.wait();
     CHECK(code == 0);
     eddy::process_options discarded{.stdout_to = eddy::stdio::devnull()};
@@ -186,7 +194,8 @@ TEST_CASE("devnull, inherited and explicit descriptors as the child's streams") 
   char text[64] = {};
   ssize_t count = ::read(reread, text, sizeof text);
   ::close(reread);
-  CHECK(std::string(text, static_cast<std::size_t>(std::max<ssize_t>(count, 0))) == "to the file\n");
+  CHECK(std::string(text, static_cast<std::size_t>(std::max<ssize_t>(count, 0))) ==
+        "to the file\n");
 }
 
 TEST_CASE("cwd and env choose the child's directory and whole environment") {
@@ -209,11 +218,13 @@ TEST_CASE("a program that does not exist throws ENOENT from the await, not from 
         eddy::create_subprocess_exec("/nonexistent/eddy-no-such-program"));
     REQUIRE(missing.has_value());
     CHECK(missing->code() == std::errc::no_such_file_or_directory);
-    auto not_in_path = co_await caught<std::system_error>(eddy::create_subprocess_exec("eddy-no-such-program"));
+    auto not_in_path =
+        co_await caught<std::system_error>(eddy::create_subprocess_exec("eddy-no-such-program"));
     REQUIRE(not_in_path.has_value());
     CHECK(not_in_path->code() == std::errc::no_such_file_or_directory);
     eddy::process_options nowhere{.cwd = "/nonexistent/eddy-dir"};
-    auto bad_cwd = co_await caught<std::system_error>(eddy::create_subprocess_exec("true", {}, std::move(nowhere)));
+    auto bad_cwd = co_await caught<std::system_error>(
+        eddy::create_subprocess_exec("true", {}, std::move(nowhere)));
     REQUIRE(bad_cwd.has_value());
     CHECK(bad_cwd->code() == std::errc::no_such_file_or_directory);
   }());
@@ -229,13 +240,16 @@ TEST_CASE("bad options throw std::invalid_argument naming the function") {
         eddy::create_subprocess_exec("true", {}, std::move(stdout_to_itself)));
     CHECK(misplaced.has_value());
     eddy::process_options negative_fd{.stdin_from = eddy::stdio::descriptor(-2)};
-    auto negative = co_await caught<std::invalid_argument>(eddy::create_subprocess_shell("true", std::move(negative_fd)));
+    auto negative = co_await caught<std::invalid_argument>(
+        eddy::create_subprocess_shell("true", std::move(negative_fd)));
     CHECK(negative.has_value());
     std::vector<std::string> nul_args{std::string("a\0b", 3)};
-    auto nul = co_await caught<std::invalid_argument>(eddy::create_subprocess_exec("echo", nul_args));
+    auto nul =
+        co_await caught<std::invalid_argument>(eddy::create_subprocess_exec("echo", nul_args));
     CHECK(nul.has_value());
     eddy::process_options bad_name{.env = std::map<std::string, std::string>{{"A=B", "c"}}};
-    auto bad_env = co_await caught<std::invalid_argument>(eddy::create_subprocess_exec("true", {}, std::move(bad_name)));
+    auto bad_env = co_await caught<std::invalid_argument>(
+        eddy::create_subprocess_exec("true", {}, std::move(bad_name)));
     CHECK(bad_env.has_value());
     eddy::process no_stdin = co_await eddy::create_subprocess_exec("true");
     CHECK_THROWS_AS(no_stdin.communicate("input"), std::invalid_argument);
@@ -281,8 +295,8 @@ TEST_CASE("terminate, kill and send_signal; returncode is minus the signal numbe
 TEST_CASE("kill ends a child that ignores SIGTERM") {
   eddy::run([]() -> eddy::coro<void> {
     eddy::process_options options = piped_output();
-    eddy::process stubborn =
-        co_await eddy::create_subprocess_shell("trap '' TERM; echo ready; while :; do sleep 0.01; done", std::move(options));
+    eddy::process stubborn = co_await eddy::create_subprocess_shell(
+        "trap '' TERM; echo ready; while :; do sleep 0.01; done", std::move(options));
     std::string ready = co_await stubborn.stdout_stream()->readline();
     CHECK(ready == "ready\n");
     stubborn.terminate();
@@ -303,7 +317,8 @@ TEST_CASE("cancelling wait() or communicate() leaves the child running, and it i
     eddy::process proc = co_await eddy::create_subprocess_exec("sleep", args, std::move(options));
     auto waited = co_await caught<eddy::timeout_error>(eddy::wait_for(proc.wait(), 50ms));
     CHECK(waited.has_value());
-    auto communicated = co_await caught<eddy::timeout_error>(eddy::wait_for(proc.communicate(), 50ms));
+    auto communicated =
+        co_await caught<eddy::timeout_error>(eddy::wait_for(proc.communicate(), 50ms));
     CHECK(communicated.has_value());
     CHECK_FALSE(proc.returncode().has_value());
     CHECK(process_state(proc.pid()) == "S");  // still sleeping, not killed
@@ -422,7 +437,8 @@ TEST_CASE("create_subprocess_shell runs a pipeline; shell_quote makes any string
 TEST_CASE("a missing command under the shell is exit status 127, not an exception") {
   int code = eddy::run([]() -> eddy::coro<int> {
     eddy::process_options quiet{.stderr_to = eddy::stdio::devnull()};
-    eddy::process proc = co_await eddy::create_subprocess_shell("eddy-no-such-command", std::move(quiet));
+    eddy::process proc =
+        co_await eddy::create_subprocess_shell("eddy-no-such-command", std::move(quiet));
     co_return co_await proc.wait();
   }());
   CHECK(code == 127);

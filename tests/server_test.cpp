@@ -81,7 +81,7 @@ eddy::coro<std::string> echo_once(std::pair<eddy::stream_reader, eddy::stream_wr
 }
 
 bool file_exists(const std::string& path) {
-  struct stat info {};
+  struct stat info{};
   return ::lstat(path.c_str(), &info) == 0;
 }
 
@@ -274,7 +274,7 @@ TEST_CASE("start_unix_server and open_unix_connection; the socket file goes with
   };
   int before = eddy_test::open_descriptor_count();
   eddy::run(main(path));
-  struct stat info {};
+  struct stat info{};
   CHECK(::stat(path.c_str(), &info) != 0);
   CHECK(eddy_test::open_descriptor_count() == before);
 }
@@ -515,9 +515,10 @@ TEST_CASE("start_server with a negative backlog throws std::invalid_argument", "
 
 // --- start_serving = false, start_serving(), serve_forever() (test_server.py) -----------------
 
-TEST_CASE("start_serving = false: connections are refused until start_serving(); then the "
-          "callback runs",
-          "[server][start_serving]") {
+TEST_CASE(
+    "start_serving = false: connections are refused until start_serving(); then the "
+    "callback runs",
+    "[server][start_serving]") {
   auto main = []() -> eddy::coro<void> {
     auto served = std::make_shared<int>(0);
     counting_handler handler{served};
@@ -537,7 +538,8 @@ TEST_CASE("start_serving = false: connections are refused until start_serving();
     CHECK(server.is_serving());
     co_await server.start_serving();  // already serving: nothing happens
     CHECK(server.is_serving());
-    std::pair<eddy::stream_reader, eddy::stream_writer> connection1 = co_await eddy::open_connection("127.0.0.1", port);
+    std::pair<eddy::stream_reader, eddy::stream_writer> connection1 =
+        co_await eddy::open_connection("127.0.0.1", port);
     std::string echoed = co_await echo_once(std::move(connection1));
     CHECK(echoed == "ping\n");
     CHECK(*served == 1);
@@ -575,7 +577,8 @@ TEST_CASE("start_serving = false on a Unix server: refused until start_serving()
 
     co_await server.start_serving();
     CHECK(server.is_serving());
-    std::pair<eddy::stream_reader, eddy::stream_writer> connection2 = co_await eddy::open_unix_connection(where);
+    std::pair<eddy::stream_reader, eddy::stream_writer> connection2 =
+        co_await eddy::open_unix_connection(where);
     std::string echoed = co_await echo_once(std::move(connection2));
     CHECK(echoed == "ping\n");
     CHECK(*served == 1);
@@ -605,9 +608,11 @@ TEST_CASE("serve_forever() starts a server that is not serving yet", "[server][s
     co_await eddy::sleep(0s);
     CHECK(tcp.is_serving());
     CHECK(unix_server.is_serving());
-    std::pair<eddy::stream_reader, eddy::stream_writer> connection3 = co_await eddy::open_connection("127.0.0.1", port_of(tcp));
+    std::pair<eddy::stream_reader, eddy::stream_writer> connection3 =
+        co_await eddy::open_connection("127.0.0.1", port_of(tcp));
     std::string over_tcp = co_await echo_once(std::move(connection3));
-    std::pair<eddy::stream_reader, eddy::stream_writer> connection4 = co_await eddy::open_unix_connection(where);
+    std::pair<eddy::stream_reader, eddy::stream_writer> connection4 =
+        co_await eddy::open_unix_connection(where);
     std::string over_unix = co_await echo_once(std::move(connection4));
     CHECK(over_tcp == "ping\n");
     CHECK(over_unix == "ping\n");
@@ -665,11 +670,11 @@ TEST_CASE("closing a Unix server leaves alone a socket file another socket bound
     eddy::server server = co_await eddy::start_unix_server(echo_lines, where);
     REQUIRE(::unlink(where.c_str()) == 0);
     eddy::socket other = eddy::socket::listen_unix(eddy::address::unix_path(where), 4);
-    struct stat bound {};
+    struct stat bound{};
     REQUIRE(::lstat(where.c_str(), &bound) == 0);
     server.close();
     co_await server.wait_closed();
-    struct stat after {};
+    struct stat after{};
     REQUIRE(::lstat(where.c_str(), &after) == 0);
     CHECK(S_ISSOCK(after.st_mode));
     CHECK(after.st_dev == bound.st_dev);

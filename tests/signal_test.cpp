@@ -35,7 +35,7 @@ using eddy_test::error_log;
 
 /// The handler a signal has right now (SIG_DFL, SIG_IGN or a function).
 void (*current_disposition(int signo))(int) {
-  struct sigaction current {};
+  struct sigaction current{};
   ::sigaction(signo, nullptr, &current);
   return current.sa_handler;
 }
@@ -44,7 +44,7 @@ void (*current_disposition(int signo))(int) {
 class scoped_disposition {
  public:
   scoped_disposition(int signo, void (*handler)(int)) : signo_(signo) {
-    struct sigaction action {};
+    struct sigaction action{};
     action.sa_handler = handler;
     ::sigaction(signo_, &action, &previous_);
   }
@@ -54,7 +54,7 @@ class scoped_disposition {
 
  private:
   int signo_;
-  struct sigaction previous_ {};
+  struct sigaction previous_{};
 };
 
 eddy::coro<void> pause(std::chrono::milliseconds delay) { co_await eddy::sleep(delay); }
@@ -84,7 +84,8 @@ TEST_CASE("add_signal_handler runs the callback on the loop's thread when the si
   loop.close();
 }
 
-TEST_CASE("eddy::add_signal_handler(loop, ...) and remove_signal_handler are the loop's, as functions") {
+TEST_CASE(
+    "eddy::add_signal_handler(loop, ...) and remove_signal_handler are the loop's, as functions") {
   eddy::event_loop loop;
   eddy::future<int> received = loop.create_future<int>();
   eddy::add_signal_handler(loop, SIGUSR2, [&] {
@@ -215,9 +216,11 @@ TEST_CASE("a handler may remove itself; a removed handler never runs") {
   loop.close();
 }
 
-TEST_CASE("add_signal_handler rejects bad signal numbers, uncatchable signals and empty callbacks") {
+TEST_CASE(
+    "add_signal_handler rejects bad signal numbers, uncatchable signals and empty callbacks") {
   eddy::event_loop loop;
-  CHECK_THROWS_WITH(loop.add_signal_handler(0, [] {}), "add_signal_handler: 0 is not a signal number");
+  CHECK_THROWS_WITH(loop.add_signal_handler(0, [] {}),
+                    "add_signal_handler: 0 is not a signal number");
   CHECK_THROWS_AS(loop.add_signal_handler(NSIG, [] {}), std::invalid_argument);
   CHECK_THROWS_AS(loop.add_signal_handler(-3, [] {}), std::invalid_argument);
   CHECK_THROWS_WITH(loop.add_signal_handler(SIGKILL, [] {}),
@@ -233,8 +236,9 @@ TEST_CASE("a signal is handled by one loop at a time") {
   eddy::event_loop first;
   eddy::event_loop second;
   first.add_signal_handler(SIGUSR1, [] {});
-  CHECK_THROWS_WITH(second.add_signal_handler(SIGUSR1, [] {}),
-                    "add_signal_handler: signal 10 (SIGUSR1) is already handled by another event loop");
+  CHECK_THROWS_WITH(
+      second.add_signal_handler(SIGUSR1, [] {}),
+      "add_signal_handler: signal 10 (SIGUSR1) is already handled by another event loop");
   first.close();
   second.add_signal_handler(SIGUSR1, [] {});
   CHECK(second.remove_signal_handler(SIGUSR1));
@@ -255,7 +259,7 @@ class child_process {
       ::close(ends[0]);
       // Catch2 handles SIGINT during a test case; the child starts from the default, as a
       // program would.
-      struct sigaction default_action {};
+      struct sigaction default_action{};
       default_action.sa_handler = SIG_DFL;
       ::sigaction(SIGINT, &default_action, nullptr);
       int status = 99;
@@ -282,7 +286,8 @@ class child_process {
   /// Reads what the child reported until `marker` appears (or 5 s pass, or it exits).
   std::string read_until(const std::string& marker) {
     auto give_up = std::chrono::steady_clock::now() + 5s;
-    while (reported_.find(marker) == std::string::npos && std::chrono::steady_clock::now() < give_up) {
+    while (reported_.find(marker) == std::string::npos &&
+           std::chrono::steady_clock::now() < give_up) {
       pollfd readable{report_fd_, POLLIN, 0};
       if (::poll(&readable, 1, 100) <= 0) {
         continue;

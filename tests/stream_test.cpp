@@ -9,8 +9,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <array>
+#include <cerrno>
 #include <chrono>
 #include <exception>
 #include <optional>
@@ -351,7 +351,8 @@ TEST_CASE("a reader on a pipe sees data written before the writer closed, then e
   eddy::run(main());
 }
 
-TEST_CASE("a reader that does not read stops taking data; the rest waits in the socket", "[stream]") {
+TEST_CASE("a reader that does not read stops taking data; the rest waits in the socket",
+          "[stream]") {
   // asyncio pauses reading above 2 x limit. On io_uring one multishot receive reads ahead and
   // is paused there (completions already in the kernel's queue still land, so the bound is
   // loose); on epoll the reader receives only when a read needs bytes. Either way nothing is
@@ -475,7 +476,8 @@ TEST_CASE("test_exception_cancel: set_exception() right after the waiting read w
       }
       // Must not disturb the cancelled waiter: it ends cancelled, not with the exception.
       server.first.set_exception(value_error());
-      std::optional<eddy::cancelled_error> cancelled = co_await caught<eddy::cancelled_error>(reading);
+      std::optional<eddy::cancelled_error> cancelled =
+          co_await caught<eddy::cancelled_error>(reading);
       CHECK(cancelled);
       CHECK(reading.cancelled());
       // The next read throws the exception, and waits for nothing.
@@ -487,26 +489,33 @@ TEST_CASE("test_exception_cancel: set_exception() right after the waiting read w
   eddy::run(main());
 }
 
-TEST_CASE("test_read_exception and friends: after set_exception() every read throws it, even "
-          "with data buffered",
-          "[stream][exception]") {
+TEST_CASE(
+    "test_read_exception and friends: after set_exception() every read throws it, even "
+    "with data buffered",
+    "[stream][exception]") {
   auto main = []() -> eddy::coro<void> {
     eddy::stream_reader reader = reader_fed("line\nmore\n");
     std::string first = co_await reader.read(2);
     CHECK(first == "li");
     reader.set_exception(value_error());
-    std::optional<std::invalid_argument> thrown1 = co_await caught<std::invalid_argument>(reader.read(2));
+    std::optional<std::invalid_argument> thrown1 =
+        co_await caught<std::invalid_argument>(reader.read(2));
     CHECK(thrown1);
-    std::optional<std::invalid_argument> thrown2 = co_await caught<std::invalid_argument>(reader.read());
+    std::optional<std::invalid_argument> thrown2 =
+        co_await caught<std::invalid_argument>(reader.read());
     CHECK(thrown2);
-    std::optional<std::invalid_argument> thrown3 = co_await caught<std::invalid_argument>(reader.readline());
+    std::optional<std::invalid_argument> thrown3 =
+        co_await caught<std::invalid_argument>(reader.readline());
     CHECK(thrown3);
-    std::optional<std::invalid_argument> thrown4 = co_await caught<std::invalid_argument>(reader.readuntil("\n"));
+    std::optional<std::invalid_argument> thrown4 =
+        co_await caught<std::invalid_argument>(reader.readuntil("\n"));
     CHECK(thrown4);
-    std::optional<std::invalid_argument> thrown5 = co_await caught<std::invalid_argument>(reader.readexactly(2));
+    std::optional<std::invalid_argument> thrown5 =
+        co_await caught<std::invalid_argument>(reader.readexactly(2));
     CHECK(thrown5);
     std::array<char, 4> into{};
-    std::optional<std::invalid_argument> thrown6 = co_await caught<std::invalid_argument>(reader.read_into(into));
+    std::optional<std::invalid_argument> thrown6 =
+        co_await caught<std::invalid_argument>(reader.read_into(into));
     CHECK(thrown6);
     CHECK(reader.buffered() == 8);  // nothing was taken
   };
@@ -546,7 +555,8 @@ TEST_CASE("exception() is the connection's failure; set_exception() replaces it"
     }
     server.first.set_exception(value_error());
     CHECK(eddy_test::holds<std::invalid_argument>(server.first.exception()));
-    std::optional<std::invalid_argument> thrown7 = co_await caught<std::invalid_argument>(server.first.read(1));
+    std::optional<std::invalid_argument> thrown7 =
+        co_await caught<std::invalid_argument>(server.first.read(1));
     CHECK(thrown7);
   };
   eddy::run(main());
@@ -554,9 +564,10 @@ TEST_CASE("exception() is the connection's failure; set_exception() replaces it"
 
 // --- lines(): async for line in reader --------------------------------------------------------
 
-TEST_CASE("async for line in reader: lines() yields each line with its newline, then the last "
-          "partial line",
-          "[stream][lines]") {
+TEST_CASE(
+    "async for line in reader: lines() yields each line with its newline, then the last "
+    "partial line",
+    "[stream][lines]") {
   auto main = []() -> eddy::coro<void> {
     std::vector<std::string> partial_end = co_await all_lines(reader_fed("line1\nline2\nlast"));
     CHECK(partial_end == std::vector<std::string>{"line1\n", "line2\n", "last"});
@@ -604,7 +615,8 @@ TEST_CASE("lines(): a line over the limit comes out of next(); lines() again goe
   eddy::run(main());
 }
 
-TEST_CASE("lines(): set_exception() comes out of the waiting next()", "[stream][lines][exception]") {
+TEST_CASE("lines(): set_exception() comes out of the waiting next()",
+          "[stream][lines][exception]") {
   auto main = []() -> eddy::coro<void> {
     auto [client, server] = stream_pair();
     eddy::task<std::vector<std::string>> reading = eddy::create_task(all_lines(server.first));
@@ -625,7 +637,8 @@ TEST_CASE("lines(): cancelling the consuming task loses nothing", "[stream][line
     client.second.write("par");
     co_await eddy::sleep(5ms);
     reading.cancel();
-    std::optional<eddy::cancelled_error> cancelled = co_await caught<eddy::cancelled_error>(reading);
+    std::optional<eddy::cancelled_error> cancelled =
+        co_await caught<eddy::cancelled_error>(reading);
     CHECK(cancelled);
     client.second.write("tial\n");
     std::string line = co_await server.first.readline();

@@ -86,7 +86,9 @@ class rendezvous {
   int arrived_ = 0;
 };
 
-eddy::coro<bool> arrive_in_thread(rendezvous* meeting) { co_return co_await eddy::to_thread(&rendezvous::arrive, meeting); }
+eddy::coro<bool> arrive_in_thread(rendezvous* meeting) {
+  co_return co_await eddy::to_thread(&rendezvous::arrive, meeting);
+}
 
 /// Counts live instances, and where the last one died.
 struct tracked {
@@ -219,7 +221,9 @@ TEST_CASE("to_thread runs the function on another thread and yields its result",
   eddy::run(main());
 }
 
-TEST_CASE("a to_thread call that outlasts the loop's brief yield still wakes the loop, which sleeps meanwhile", "[thread]") {
+TEST_CASE(
+    "a to_thread call that outlasts the loop's brief yield still wakes the loop, which sleeps meanwhile",
+    "[thread]") {
   // After handing a single call to a worker the loop yields the CPU a few times instead of
   // blocking at once; a call that takes longer must still wake the loop when it returns, and
   // the loop must block (not spin) in between.
@@ -285,7 +289,8 @@ TEST_CASE("to_thread with a void function, a member function and a move-only res
   eddy::run(main());
 }
 
-TEST_CASE("to_thread copies or moves the arguments: a changed or destroyed original is not seen", "[thread]") {
+TEST_CASE("to_thread copies or moves the arguments: a changed or destroyed original is not seen",
+          "[thread]") {
   auto main = []() -> eddy::coro<void> {
     std::string text = "original";
     auto awaitable = eddy::to_thread([](const std::string& seen) { return seen; }, text);
@@ -294,7 +299,8 @@ TEST_CASE("to_thread copies or moves the arguments: a changed or destroyed origi
     CHECK(seen == "original");
 
     // A temporary dies at the end of the full expression that creates the awaitable.
-    auto from_temporary = eddy::to_thread([](const std::string& seen) { return seen.size(); }, std::string(100, 'x'));
+    auto from_temporary =
+        eddy::to_thread([](const std::string& seen) { return seen.size(); }, std::string(100, 'x'));
     std::size_t size = co_await std::move(from_temporary);
     CHECK(size == 100);
 
@@ -306,7 +312,8 @@ TEST_CASE("to_thread copies or moves the arguments: a changed or destroyed origi
 
     // Move-only arguments are moved in.
     auto owned = std::make_unique<int>(5);
-    int unboxed = co_await eddy::to_thread([](std::unique_ptr<int> box) { return *box; }, std::move(owned));
+    int unboxed =
+        co_await eddy::to_thread([](std::unique_ptr<int> box) { return *box; }, std::move(owned));
     CHECK(unboxed == 5);
     CHECK_FALSE(owned);
   };
@@ -317,7 +324,8 @@ TEST_CASE("to_thread destroys the arguments on the worker before the await retur
   auto main = []() -> eddy::coro<void> {
     tracked::alive = 0;
     tracked argument;
-    int alive_during_call = co_await eddy::to_thread([](tracked) { return tracked::alive.load(); }, std::move(argument));
+    int alive_during_call = co_await eddy::to_thread([](tracked) { return tracked::alive.load(); },
+                                                     std::move(argument));
     CHECK(alive_during_call == 3);  // `argument`, the call's copy, the parameter
     CHECK(tracked::alive == 1);     // only `argument` (moved from) is left
   };
@@ -349,15 +357,18 @@ TEST_CASE("a to_thread awaitable that is never awaited runs nothing", "[thread]"
 
 TEST_CASE("to_thread awaitables can be handed to gather and wait_for", "[thread]") {
   auto main = []() -> eddy::coro<void> {
-    auto [a, b] = co_await eddy::gather(eddy::to_thread([] { return 1; }), eddy::to_thread([] { return 2; }));
+    auto [a, b] =
+        co_await eddy::gather(eddy::to_thread([] { return 1; }), eddy::to_thread([] { return 2; }));
     CHECK(a + b == 3);
 
     // The call owns a reference to the gate, so the gate outlives this await. Passed as an
     // argument, not captured: GCC 12 miscompiles a lambda whose captures have destructors when
     // it is written inside a co_await expression (docs/threads.md).
     auto door = std::make_shared<gate>();
-    std::optional<eddy::timeout_error> timed_out = co_await caught<eddy::timeout_error>(
-        eddy::wait_for(eddy::to_thread([](const std::shared_ptr<gate>& shared) { shared->wait(); }, door), 10ms));
+    std::optional<eddy::timeout_error> timed_out =
+        co_await caught<eddy::timeout_error>(eddy::wait_for(
+            eddy::to_thread([](const std::shared_ptr<gate>& shared) { shared->wait(); }, door),
+            10ms));
     CHECK(timed_out);
     CHECK_FALSE(door->is_open());  // the call is still running; wait_for did not wait for it
     door->open();
@@ -389,7 +400,8 @@ TEST_CASE("a burst of blocking to_thread calls runs concurrently, up to max_work
     rendezvous meeting(4);
     std::vector<eddy::task<bool>> calls;
     for (int i = 0; i < 4; ++i) {
-      calls.push_back(eddy::create_task(arrive_in_thread(&meeting)));  // all queued in one iteration
+      calls.push_back(
+          eddy::create_task(arrive_in_thread(&meeting)));  // all queued in one iteration
     }
     int met = 0;
     for (auto& call : calls) {
@@ -417,7 +429,8 @@ TEST_CASE("thread_pool_executor::submit runs a burst concurrently, up to max_wor
 
 // --- cancellation -------------------------------------------------------------------------
 
-TEST_CASE("cancelling a task whose to_thread call has not started: the call never runs", "[thread]") {
+TEST_CASE("cancelling a task whose to_thread call has not started: the call never runs",
+          "[thread]") {
   auto main = []() -> eddy::coro<void> {
     eddy::get_running_loop().set_default_executor(std::make_shared<eddy::thread_pool_executor>(1));
     gate door;
@@ -439,7 +452,9 @@ TEST_CASE("cancelling a task whose to_thread call has not started: the call neve
   eddy::run(main());
 }
 
-TEST_CASE("cancelling a task during its to_thread call: cancelled_error at once, the result is dropped", "[thread]") {
+TEST_CASE(
+    "cancelling a task during its to_thread call: cancelled_error at once, the result is dropped",
+    "[thread]") {
   auto main = []() -> eddy::coro<void> {
     eddy::get_running_loop().set_default_executor(std::make_shared<eddy::thread_pool_executor>(1));
     tracked::alive = 0;
@@ -471,7 +486,8 @@ TEST_CASE("a task cancelled before it awaits to_thread never queues the call", "
   eddy::run(main());
 }
 
-TEST_CASE("closing a loop with a task suspended in to_thread frees the call (ASan: no leak)", "[thread]") {
+TEST_CASE("closing a loop with a task suspended in to_thread frees the call (ASan: no leak)",
+          "[thread]") {
   auto pool = std::make_shared<eddy::thread_pool_executor>(1);
   gate door;
   tracked::alive = 0;
@@ -493,7 +509,8 @@ TEST_CASE("closing a loop with a task suspended in to_thread frees the call (ASa
 
 // --- run_in_executor ----------------------------------------------------------------------
 
-TEST_CASE("run_in_executor queues at once and returns a future, on a given or the default executor", "[thread]") {
+TEST_CASE("run_in_executor queues at once and returns a future, on a given or the default executor",
+          "[thread]") {
   auto main = []() -> eddy::coro<void> {
     eddy::thread_pool_executor pool(2);
     eddy::future<int> on_pool = eddy::run_in_executor(&pool, [](int x) { return x * 2; }, 21);
@@ -502,13 +519,15 @@ TEST_CASE("run_in_executor queues at once and returns a future, on a given or th
     CHECK(co_await on_pool == 42);
     CHECK(co_await on_default == "default");
 
-    eddy::future<void> failing = eddy::run_in_executor(&pool, [] { throw custom_error("in pool"); });
+    eddy::future<void> failing =
+        eddy::run_in_executor(&pool, [] { throw custom_error("in pool"); });
     CHECK(co_await caught<custom_error>(failing));
   };
   eddy::run(main());
 }
 
-TEST_CASE("cancelling a run_in_executor future before the call starts keeps it from running", "[thread]") {
+TEST_CASE("cancelling a run_in_executor future before the call starts keeps it from running",
+          "[thread]") {
   auto main = []() -> eddy::coro<void> {
     eddy::thread_pool_executor pool(1);
     gate door;
@@ -528,7 +547,8 @@ TEST_CASE("cancelling a run_in_executor future before the call starts keeps it f
 
 // --- thread_pool_executor -----------------------------------------------------------------
 
-TEST_CASE("thread_pool_executor::submit: values, exceptions, wait_for, from any thread", "[thread]") {
+TEST_CASE("thread_pool_executor::submit: values, exceptions, wait_for, from any thread",
+          "[thread]") {
   eddy::thread_pool_executor pool(2);
   CHECK(pool.max_workers() == 2);
   eddy::concurrent_future<int> sum = pool.submit([](int a, int b) { return a + b; }, 2, 3);
@@ -546,7 +566,8 @@ TEST_CASE("thread_pool_executor::submit: values, exceptions, wait_for, from any 
   door.open();
   CHECK(blocked.wait_for(10s));
 
-  eddy::concurrent_future<std::unique_ptr<int>> boxed = pool.submit([] { return std::make_unique<int>(3); });
+  eddy::concurrent_future<std::unique_ptr<int>> boxed =
+      pool.submit([] { return std::make_unique<int>(3); });
   std::unique_ptr<int> moved_out = std::move(boxed).get();
   CHECK(*moved_out == 3);
 }
@@ -570,7 +591,8 @@ TEST_CASE("thread_pool_executor: cancelling a queued call keeps it from running"
   CHECK_FALSE(ran);
 }
 
-TEST_CASE("thread_pool_executor::shutdown(wait) runs what is queued, then refuses new calls", "[thread]") {
+TEST_CASE("thread_pool_executor::shutdown(wait) runs what is queued, then refuses new calls",
+          "[thread]") {
   eddy::thread_pool_executor pool(1);
   std::atomic<int> ran{0};
   std::vector<eddy::concurrent_future<void>> calls;
@@ -589,7 +611,8 @@ TEST_CASE("thread_pool_executor::shutdown(wait) runs what is queued, then refuse
   pool.shutdown(true);  // idempotent
 }
 
-TEST_CASE("thread_pool_executor::shutdown(cancel_futures) cancels queued calls, also for awaiters", "[thread]") {
+TEST_CASE("thread_pool_executor::shutdown(cancel_futures) cancels queued calls, also for awaiters",
+          "[thread]") {
   auto pool = std::make_shared<eddy::thread_pool_executor>(1);
   gate door;
   std::atomic<int> ran{0};
@@ -605,9 +628,8 @@ TEST_CASE("thread_pool_executor::shutdown(cancel_futures) cancels queued calls, 
   eddy::event_loop& loop = runner.get_loop();
   loop.set_default_executor(pool);
   std::atomic<int>* counter = &ran;
-  eddy::task<void> awaiting = loop.create_task(eddy::invoke([counter]() -> eddy::coro<void> {
-    co_await eddy::to_thread([counter] { ++*counter; });
-  }));
+  eddy::task<void> awaiting = loop.create_task(eddy::invoke(
+      [counter]() -> eddy::coro<void> { co_await eddy::to_thread([counter] { ++*counter; }); }));
   eddy::future<void> as_future = loop.run_in_executor(nullptr, [counter] { ++*counter; });
   loop.run_until_complete(value_after_yield(0));  // the task queues its call
   pool->shutdown(false, true);
@@ -634,7 +656,8 @@ TEST_CASE("thread_pool_executor rejects bad arguments", "[thread]") {
 
 // --- the default executor's life ----------------------------------------------------------
 
-TEST_CASE("after shutdown_default_executor, to_thread and run_in_executor(nullptr) throw", "[thread]") {
+TEST_CASE("after shutdown_default_executor, to_thread and run_in_executor(nullptr) throw",
+          "[thread]") {
   auto main = []() -> eddy::coro<void> {
     eddy::event_loop& loop = eddy::get_running_loop();
     co_await eddy::to_thread([] {});  // makes the default executor
@@ -642,7 +665,8 @@ TEST_CASE("after shutdown_default_executor, to_thread and run_in_executor(nullpt
     CHECK(co_await caught<std::runtime_error>(eddy::to_thread([] {})));
     CHECK_THROWS_AS(loop.run_in_executor(nullptr, [] {}), std::runtime_error);
     eddy::thread_pool_executor own(1);
-    CHECK(co_await loop.run_in_executor(&own, [] { return 1; }) == 1);  // other executors still work
+    CHECK(co_await loop.run_in_executor(&own, [] { return 1; }) ==
+          1);  // other executors still work
   };
   eddy::run(main());
 }
@@ -666,7 +690,8 @@ TEST_CASE("eddy::run waits at exit for a call that is still running", "[thread]"
   CHECK(call.finished);  // the leftover task was cancelled, but run() waited for the worker
 }
 
-TEST_CASE("the runner's executor shutdown keeps the loop running for calls that need it", "[thread]") {
+TEST_CASE("the runner's executor shutdown keeps the loop running for calls that need it",
+          "[thread]") {
   // A worker blocks on a coroutine it runs on the loop while run() shuts the executor down:
   // asyncio's shutdown_default_executor lets the loop run meanwhile, so this must not hang.
   struct progress {
@@ -690,7 +715,8 @@ TEST_CASE("the runner's executor shutdown keeps the loop running for calls that 
 
 // --- a loop in another thread ---------------------------------------------------------------
 
-TEST_CASE("a loop in a background jthread is stopped from another thread with call_soon_threadsafe", "[thread]") {
+TEST_CASE("a loop in a background jthread is stopped from another thread with call_soon_threadsafe",
+          "[thread]") {
   background_loop background;
   auto ran_on = eddy::run_coroutine_threadsafe(value_after_yield(1), background.loop);
   CHECK(ran_on.get() == 1);
@@ -702,7 +728,8 @@ TEST_CASE("a loop in a background jthread is stopped from another thread with ca
   CHECK(background.finished);
 }
 
-TEST_CASE("run_coroutine_threadsafe from a plain thread: get, exceptions, wait_for, cancel", "[thread]") {
+TEST_CASE("run_coroutine_threadsafe from a plain thread: get, exceptions, wait_for, cancel",
+          "[thread]") {
   background_loop background;
   eddy::event_loop& loop = background.loop;
   struct observations {
@@ -752,7 +779,9 @@ TEST_CASE("run_coroutine_threadsafe from a plain thread: get, exceptions, wait_f
   CHECK(task_saw_cancel);
 }
 
-TEST_CASE("run_coroutine_threadsafe: a loop that closes first cancels the future; a closed loop throws", "[thread]") {
+TEST_CASE(
+    "run_coroutine_threadsafe: a loop that closes first cancels the future; a closed loop throws",
+    "[thread]") {
   std::atomic<bool> ran{false};
   auto body = [](std::atomic<bool>* flag) -> eddy::coro<int> {
     flag->store(true);

@@ -5,8 +5,8 @@
 #include <catch2/catch.hpp>
 
 #include <array>
-#include <cstdint>
 #include <chrono>
+#include <cstdint>
 #include <exception>
 #include <optional>
 #include <stdexcept>
@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "deadline_support.hpp"
 #include "eddy/future.hpp"
 #include "eddy/loop.hpp"
 #include "eddy/run.hpp"
@@ -23,7 +24,6 @@
 #include "eddy/task_group.hpp"
 #include "eddy/time.hpp"
 #include "eddy/wait.hpp"
-#include "deadline_support.hpp"
 #include "support.hpp"
 
 namespace {

@@ -94,9 +94,10 @@ TEST_CASE("timers due in the same tick fire in deadline order, ties in insertion
           "[timer_wheel]") {
   auto driver = std::make_unique<wheel_driver>();
   std::vector<recorded_timer> timers(6);
-  const clock::duration delays[] = {std::chrono::microseconds(5'900), std::chrono::microseconds(5'100),
-                                    std::chrono::microseconds(5'500), std::chrono::microseconds(5'100),
-                                    std::chrono::microseconds(5'100), std::chrono::microseconds(5'200)};
+  const clock::duration delays[] = {
+      std::chrono::microseconds(5'900), std::chrono::microseconds(5'100),
+      std::chrono::microseconds(5'500), std::chrono::microseconds(5'100),
+      std::chrono::microseconds(5'100), std::chrono::microseconds(5'200)};
   for (std::size_t i = 0; i < timers.size(); ++i) {
     timers[i].id = i;
     driver->add(timers[i], delays[i]);
@@ -112,8 +113,8 @@ TEST_CASE("timers due in the same tick fire in deadline order, ties in insertion
 TEST_CASE("a removed timer never fires, wherever it was filed", "[timer_wheel]") {
   auto driver = std::make_unique<wheel_driver>();
   std::vector<recorded_timer> timers(4);
-  const clock::duration delays[] = {milliseconds(3), milliseconds(5'000), std::chrono::hours(24 * 400),
-                                    milliseconds(7)};
+  const clock::duration delays[] = {milliseconds(3), milliseconds(5'000),
+                                    std::chrono::hours(24 * 400), milliseconds(7)};
   for (std::size_t i = 0; i < timers.size(); ++i) {
     timers[i].id = i;
     driver->add(timers[i], delays[i]);

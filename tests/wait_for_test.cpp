@@ -5,8 +5,8 @@
 #include <catch2/catch.hpp>
 
 #include <array>
-#include <cstdint>
 #include <chrono>
+#include <cstdint>
 #include <exception>
 #include <optional>
 #include <stdexcept>
@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "deadline_support.hpp"
 #include "eddy/future.hpp"
 #include "eddy/loop.hpp"
 #include "eddy/run.hpp"
@@ -23,7 +24,6 @@
 #include "eddy/task_group.hpp"
 #include "eddy/time.hpp"
 #include "eddy/wait.hpp"
-#include "deadline_support.hpp"
 #include "support.hpp"
 
 namespace {
@@ -35,9 +35,10 @@ using namespace eddy_test::deadlines;
 
 // --- wait_for (test_waitfor.py) ---------------------------------------------------------------
 
-TEST_CASE("test_wait_for_timeout_less_then_0_or_0: the timeout_error of wait_for(x, 0) carries the "
-          "cancelled_error as its nested exception",
-          "[timeout][wait_for]") {
+TEST_CASE(
+    "test_wait_for_timeout_less_then_0_or_0: the timeout_error of wait_for(x, 0) carries the "
+    "cancelled_error as its nested exception",
+    "[timeout][wait_for]") {
   eddy::run([]() -> eddy::coro<void> {
     std::exception_ptr cause;
     std::string message;
@@ -514,11 +515,11 @@ TEST_CASE(
 TEST_CASE("wait_for: an empty task handle is refused with invalid_state_error", "[wait_for]") {
   eddy::run([]() -> eddy::coro<void> {
     eddy::task<int> never_made;
-    auto at_once = co_await eddy_test::caught<eddy::invalid_state_error>(
-        eddy::wait_for(never_made, 0s));
+    auto at_once =
+        co_await eddy_test::caught<eddy::invalid_state_error>(eddy::wait_for(never_made, 0s));
     CHECK(at_once.has_value());
-    auto later = co_await eddy_test::caught<eddy::invalid_state_error>(
-        eddy::wait_for(never_made, 1s));
+    auto later =
+        co_await eddy_test::caught<eddy::invalid_state_error>(eddy::wait_for(never_made, 1s));
     CHECK(later.has_value());
   }());
 }
@@ -550,11 +551,11 @@ TEST_CASE(
   eddy::run([]() -> eddy::coro<void> {
     eddy::future<int> gate;
     auto inner = eddy::create_task(value_of(gate));
-    auto zero = co_await eddy_test::caught<eddy::timeout_error>(
-        eddy::wait_for(eddy::shield(inner), 0s));
+    auto zero =
+        co_await eddy_test::caught<eddy::timeout_error>(eddy::wait_for(eddy::shield(inner), 0s));
     CHECK(zero.has_value());
-    auto shielded = co_await eddy_test::caught<eddy::timeout_error>(
-        eddy::wait_for(eddy::shield(inner), 10ms));
+    auto shielded =
+        co_await eddy_test::caught<eddy::timeout_error>(eddy::wait_for(eddy::shield(inner), 10ms));
     CHECK(shielded.has_value());
     CHECK_FALSE(inner.done());  // the shield took both cancels
     auto setter = eddy::create_task([](eddy::future<int> target) -> eddy::coro<void> {

@@ -108,10 +108,11 @@ double spawn_run_collect(std::uint64_t n, std::uint64_t& checksum) {
 }
 
 void report(const char* source, std::uint64_t n, double seconds, std::uint64_t checksum) {
-  std::printf("floor=spawn_gather frames=%s n=%llu record_bytes=%zu ms=%.2f per_task_ns=%.1f "
-              "checksum=%llu\n",
-              source, static_cast<unsigned long long>(n), record_bytes, seconds * 1e3,
-              seconds * 1e9 / static_cast<double>(n), static_cast<unsigned long long>(checksum));
+  std::printf(
+      "floor=spawn_gather frames=%s n=%llu record_bytes=%zu ms=%.2f per_task_ns=%.1f "
+      "checksum=%llu\n",
+      source, static_cast<unsigned long long>(n), record_bytes, seconds * 1e3,
+      seconds * 1e9 / static_cast<double>(n), static_cast<unsigned long long>(checksum));
 }
 
 }  // namespace

@@ -25,7 +25,8 @@ namespace detail {
 template <class Child>
 class completion_order final : timer_node, wait_base {
  public:
-  completion_order(std::vector<Child> children, std::vector<bool> owned, std::optional<clock::duration> limit)
+  completion_order(std::vector<Child> children, std::vector<bool> owned,
+                   std::optional<clock::duration> limit)
       : children_(std::move(children)), owned_(std::move(owned)), links_(children_.size()) {
     for (std::size_t index = 0; index < children_.size(); ++index) {
       links_[index].owner = this;
@@ -181,8 +182,10 @@ class completion_order final : timer_node, wait_base {
 template <class Child>
 class as_completed_results {
  public:
-  as_completed_results(std::vector<Child> children, std::vector<bool> owned, std::optional<clock::duration> limit)
-      : order_(std::make_unique<detail::completion_order<Child>>(std::move(children), std::move(owned), limit)) {}
+  as_completed_results(std::vector<Child> children, std::vector<bool> owned,
+                       std::optional<clock::duration> limit)
+      : order_(std::make_unique<detail::completion_order<Child>>(std::move(children),
+                                                                 std::move(owned), limit)) {}
 
   /// How many results there are in all.
   [[nodiscard]] std::size_t size() const noexcept { return order_->size(); }
@@ -196,7 +199,9 @@ class as_completed_results {
   /// yields the original tasks so that each result can be matched to its source). Nothing is
   /// rethrown: ask the task for its result() or exception(). Throws timeout_error and
   /// std::out_of_range as next() does; next() and next_done() take from the same order.
-  [[nodiscard]] auto next_done() { return typename order_type::template next_awaiter<true>(*order_); }
+  [[nodiscard]] auto next_done() {
+    return typename order_type::template next_awaiter<true>(*order_);
+  }
 
  private:
   using order_type = detail::completion_order<Child>;
@@ -209,9 +214,11 @@ class as_completed_results {
 /// coroutines before it are scheduled already), std::invalid_argument for a task or future of
 /// another loop, std::runtime_error for a coroutine with no running loop.
 template <class Range>
-[[nodiscard]] auto as_completed(Range&& awaitables, std::optional<duration_arg> timeout = std::nullopt) {
+[[nodiscard]] auto as_completed(Range&& awaitables,
+                                std::optional<duration_arg> timeout = std::nullopt) {
   using element = decltype(*std::begin(awaitables));
-  using awaitable = std::conditional_t<std::is_lvalue_reference_v<Range>, element, std::remove_reference_t<element>&&>;
+  using awaitable = std::conditional_t<std::is_lvalue_reference_v<Range>, element,
+                                       std::remove_reference_t<element>&&>;
   using child = detail::child_t<awaitable>;
   std::vector<child> children;
   std::vector<bool> owned;

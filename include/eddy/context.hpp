@@ -73,7 +73,9 @@ class context {
   }
 
   /// A new context with the same values (Context.copy()). Throws std::bad_alloc.
-  [[nodiscard]] context copy() const { return context(detail::cell_ref::adopt(cell_.get()->copy())); }
+  [[nodiscard]] context copy() const {
+    return context(detail::cell_ref::adopt(cell_.get()->copy()));
+  }
 
   /// `var`'s value in this context, or nullopt (Context.get(var); the default is not used).
   template <class T>
@@ -89,7 +91,9 @@ class context {
   [[nodiscard]] std::size_t size() const noexcept { return cell_.get()->size(); }
 
   /// The same context (not equal values: Python compares Context objects by identity too).
-  friend bool operator==(const context& a, const context& b) noexcept { return a.cell_.get() == b.cell_.get(); }
+  friend bool operator==(const context& a, const context& b) noexcept {
+    return a.cell_.get() == b.cell_.get();
+  }
 
   /// For eddy's internals: the context a cell is. Takes a reference.
   explicit context(detail::cell_ref cell) noexcept : cell_(std::move(cell)) {}
@@ -99,9 +103,11 @@ class context {
   /// Enters the context for a run: refuses a context already entered, then makes it current.
   class entry {
    public:
-    explicit entry(const context& target) : cell_(target.cell_), outer_(detail::current_context_slot) {
+    explicit entry(const context& target)
+        : cell_(target.cell_), outer_(detail::current_context_slot) {
       detail::context_cell* cell = cell_.get();
-      if (detail::current_context() == cell || cell->entered.exchange(true, std::memory_order_acquire)) {
+      if (detail::current_context() == cell ||
+          cell->entered.exchange(true, std::memory_order_acquire)) {
         throw invalid_state_error("context::run: cannot enter a context that is already entered");
       }
       slot_ = cell;
@@ -127,7 +133,8 @@ class context {
 /// running callback's, or the thread's own outside them. Throws std::bad_alloc.
 [[nodiscard]] inline context copy_context() {
   detail::context_cell* current = detail::current_context();
-  return context(detail::cell_ref::adopt(current != nullptr ? current->copy() : new detail::context_cell()));
+  return context(
+      detail::cell_ref::adopt(current != nullptr ? current->copy() : new detail::context_cell()));
 }
 
 /// A context variable (contextvars.ContextVar): one name, and in each context a value or
@@ -137,8 +144,9 @@ class context {
 /// set() has replaced it.
 template <class T>
 class context_var {
-  static_assert(std::is_copy_constructible_v<T> && std::is_same_v<T, std::remove_cvref_t<T>>,
-                "eddy::context_var<T>: T must be a copy-constructible, non-reference, non-const type");
+  static_assert(
+      std::is_copy_constructible_v<T> && std::is_same_v<T, std::remove_cvref_t<T>>,
+      "eddy::context_var<T>: T must be a copy-constructible, non-reference, non-const type");
 
  public:
   /// What set() returns, for reset() to undo that set() (contextvars.Token). Move-only: it is
@@ -174,15 +182,16 @@ class context_var {
         : var_id_(var_id), cell_(std::move(cell)), old_(old) {}
 
     std::uint64_t var_id_;
-    detail::cell_ref cell_;               ///< the context it was made in
-    detail::context_value* old_;          ///< referenced; null: no value before
+    detail::cell_ref cell_;       ///< the context it was made in
+    detail::context_value* old_;  ///< referenced; null: no value before
     bool used_ = false;
   };
 
   /// A variable with no default: get() throws lookup_error where it has no value.
   explicit context_var(std::string name) : name_(std::move(name)) {}
   /// A variable whose get() returns `default_value` where it has no value.
-  context_var(std::string name, T default_value) : name_(std::move(name)), default_(std::move(default_value)) {}
+  context_var(std::string name, T default_value)
+      : name_(std::move(name)), default_(std::move(default_value)) {}
   context_var(const context_var&) = delete;
   context_var& operator=(const context_var&) = delete;
 
@@ -236,13 +245,15 @@ class context_var {
   /// used already (RuntimeError); then nothing changes.
   void reset(token& t) {
     if (t.var_id_ != id_) {
-      throw std::invalid_argument("context_var::reset: the token was created by a different context_var");
+      throw std::invalid_argument(
+          "context_var::reset: the token was created by a different context_var");
     }
     if (t.used_) {
       throw invalid_state_error("context_var::reset: the token has already been used once");
     }
     if (t.cell_.get() != detail::current_context()) {
-      throw std::invalid_argument("context_var::reset: the token was created in a different context");
+      throw std::invalid_argument(
+          "context_var::reset: the token was created in a different context");
     }
     if (t.old_ != nullptr) {
       t.old_->add_ref();
@@ -263,7 +274,8 @@ class context_var {
       return nullptr;
     }
     detail::context_value* found = cell->find(id_);
-    return found != nullptr ? &static_cast<const detail::typed_context_value<T>*>(found)->value : nullptr;
+    return found != nullptr ? &static_cast<const detail::typed_context_value<T>*>(found)->value
+                            : nullptr;
   }
 
   [[nodiscard]] std::optional<T> lookup_in(const detail::context_cell& cell) const {

@@ -18,9 +18,10 @@
 // [[clang::coro_wrapper]]; std::function<coro<T>()> and std::invoke returning a coro break
 // that rule and stop compiling. docs/coroutine-lifetimes.md shows both.
 #if defined(EDDY_CORO_LIFETIME_CHECKS) && EDDY_CORO_LIFETIME_CHECKS && defined(__has_cpp_attribute)
-#if __has_cpp_attribute(clang::coro_return_type) && __has_cpp_attribute(clang::coro_lifetimebound) && \
-    __has_cpp_attribute(clang::coro_wrapper)
-#define EDDY_DETAIL_CORO_RETURN_TYPE [[clang::coro_return_type, clang::coro_lifetimebound, gsl::Pointer]]
+#if __has_cpp_attribute(clang::coro_return_type) && \
+    __has_cpp_attribute(clang::coro_lifetimebound) && __has_cpp_attribute(clang::coro_wrapper)
+#define EDDY_DETAIL_CORO_RETURN_TYPE \
+  [[clang::coro_return_type, clang::coro_lifetimebound, gsl::Pointer]]
 #define EDDY_CORO_WRAPPER [[clang::coro_wrapper]]
 #define EDDY_DETAIL_LIFETIMEBOUND [[clang::lifetimebound]]
 #define EDDY_DETAIL_CORO_LIFETIME_CHECKS 1

@@ -18,13 +18,16 @@ class duration_arg {
   /// Zero.
   constexpr duration_arg() noexcept = default;
   template <class Rep, class Period>
-  constexpr duration_arg(std::chrono::duration<Rep, Period> delay)  // NOLINT(google-explicit-constructor)
+  constexpr duration_arg(
+      std::chrono::duration<Rep, Period> delay)  // NOLINT(google-explicit-constructor)
       noexcept(!std::chrono::treat_as_floating_point_v<Rep>)
       : value_(detail::to_clock_duration(delay)) {}
 
   /// The duration in the clock's units.
   [[nodiscard]] constexpr clock::duration get() const noexcept { return value_; }
-  constexpr operator clock::duration() const noexcept { return value_; }  // NOLINT(google-explicit-constructor)
+  constexpr operator clock::duration() const noexcept {
+    return value_;
+  }  // NOLINT(google-explicit-constructor)
   /// The duration as a count of `Duration` (e.g. std::chrono::milliseconds), rounded up.
   template <class Duration>
   [[nodiscard]] constexpr Duration as() const noexcept {

@@ -79,9 +79,9 @@ struct exception_group_split;
 /// eddy::handle_exceptions (below) is the C++ spelling of `except*`.
 ///
 /// Matching (split and subgroup): a type (or a typed predicate) is tested first on the group
-/// itself, then on each member. A member that matches is taken whole; a nested group that does not is split in
-/// turn; any other member goes to the rest. The parts keep the nesting and the messages of the
-/// original: a nested group split in two becomes two groups with its message, one in each
+/// itself, then on each member. A member that matches is taken whole; a nested group that does not
+/// is split in turn; any other member goes to the rest. The parts keep the nesting and the messages
+/// of the original: a nested group split in two becomes two groups with its message, one in each
 /// part; a nested group whose members all land in one part stays as it was (the same
 /// std::exception_ptr). A part with nothing in it is std::nullopt.
 class exception_group : public std::exception {
@@ -91,7 +91,9 @@ class exception_group : public std::exception {
   exception_group(std::string message, std::vector<std::exception_ptr> exceptions);
 
   /// The exceptions, in the order they happened.
-  [[nodiscard]] const std::vector<std::exception_ptr>& exceptions() const noexcept { return exceptions_; }
+  [[nodiscard]] const std::vector<std::exception_ptr>& exceptions() const noexcept {
+    return exceptions_;
+  }
   /// "<message> (2 sub-exceptions): std::runtime_error: boom; std::logic_error: bad".
   [[nodiscard]] const char* what() const noexcept override { return what_.c_str(); }
   [[nodiscard]] const std::string& message() const noexcept { return message_; }
@@ -230,10 +232,11 @@ class except_star_state {
 
 template <class E, class Handler>
 void run_handler(except_star_state& state, Handler& handler) {
-  static_assert(!std::is_base_of_v<exception_group, E>,
-                "eddy::handle_exceptions: a handler cannot take an exception_group (nested groups are "
-                "looked into, and their members handed over one by one), as except* cannot catch "
-                "ExceptionGroup");
+  static_assert(
+      !std::is_base_of_v<exception_group, E>,
+      "eddy::handle_exceptions: a handler cannot take an exception_group (nested groups are "
+      "looked into, and their members handed over one by one), as except* cannot catch "
+      "ExceptionGroup");
   for (const std::exception_ptr& leaf : state.unhandled_leaves()) {
     bool matched = false;
     try {
@@ -278,8 +281,8 @@ void run_handler(except_star_state& state, Handler& handler) {
 ///
 /// Throws: the exception_group of the unhandled members, if any. A handler that throws does
 /// not stop the others (as in Python, where every except* clause runs): what handlers threw is
-/// collected, and at the end `handle_exceptions` throws it, alone if it is the only thing left, or as
-/// `exception_group("", {raised..., unhandled group})`. A handler's `throw;` puts its member
+/// collected, and at the end `handle_exceptions` throws it, alone if it is the only thing left, or
+/// as `exception_group("", {raised..., unhandled group})`. A handler's `throw;` puts its member
 /// back with the unhandled ones. No await is possible in a handler (it is a plain function
 /// called inside a catch block): to await, record what you need and await after the catch.
 template <class... Handlers>
@@ -289,11 +292,11 @@ void handle_exceptions(const exception_group& errors, Handlers&&... handlers) {
   state.finish();
 }
 
-/// handle_exceptions() for an exception that may or may not be a group, as `except*` catches a naked
-/// exception too: `catch (...) { eddy::handle_exceptions(std::current_exception(), handlers...); }`. A
-/// group is handled as above; anything else is offered to the handlers as a group of one and,
-/// if no handler takes it, rethrown as it is (not wrapped). Throws std::invalid_argument for a
-/// null `error`.
+/// handle_exceptions() for an exception that may or may not be a group, as `except*` catches a
+/// naked exception too: `catch (...) { eddy::handle_exceptions(std::current_exception(),
+/// handlers...); }`. A group is handled as above; anything else is offered to the handlers as a
+/// group of one and, if no handler takes it, rethrown as it is (not wrapped). Throws
+/// std::invalid_argument for a null `error`.
 template <class... Handlers>
 void handle_exceptions(const std::exception_ptr& error, Handlers&&... handlers) {
   detail::except_star_state state(error);
@@ -328,7 +331,8 @@ exception_group_split exception_group::split(Predicate predicate) const {
   using type = std::remove_cvref_t<E>;
   const bool self_matches = self_is<type>(predicate);
   auto test = [](const void* context, const std::exception_ptr& member) {
-    return detail::exception_matches<type>(member, *static_cast<Predicate*>(const_cast<void*>(context)));
+    return detail::exception_matches<type>(member,
+                                           *static_cast<Predicate*>(const_cast<void*>(context)));
   };
   return split_by(self_matches, matcher{&predicate, test});
 }

@@ -115,8 +115,12 @@ class future {
 
   /// Waits for the result; an lvalue future yields a reference, an rvalue one moves it out.
   /// (and the handle it was awaited through is left empty, as a moved-from handle).
-  auto operator co_await() & noexcept { return detail::join_awaiter<state_type, false>(state_.get()); }
-  auto operator co_await() && noexcept { return detail::join_awaiter<state_type, true>(std::move(state_)); }
+  auto operator co_await() & noexcept {
+    return detail::join_awaiter<state_type, false>(state_.get());
+  }
+  auto operator co_await() && noexcept {
+    return detail::join_awaiter<state_type, true>(std::move(state_));
+  }
 
   [[nodiscard]] state_type* state() const noexcept { return state_.get(); }
   friend bool operator==(const future& a, const future& b) noexcept { return a.state_ == b.state_; }

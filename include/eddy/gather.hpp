@@ -340,8 +340,7 @@ template <class T>
 concept gather_range_argument = requires(T& range) {
   std::begin(range);
   std::end(range);
-}
-&&!requires(T & value) { value.operator co_await(); };
+} && !requires(T& value) { value.operator co_await(); };
 
 }  // namespace detail
 

@@ -81,7 +81,8 @@ class [[nodiscard]] async_generator {
   };
 
   async_generator() noexcept = default;
-  async_generator(async_generator&& other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
+  async_generator(async_generator&& other) noexcept
+      : handle_(std::exchange(other.handle_, nullptr)) {}
   async_generator& operator=(async_generator&& other) noexcept {
     if (this != &other) {
       reset();

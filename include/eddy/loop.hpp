@@ -16,14 +16,14 @@
 
 #include "eddy/coro.hpp"
 #include "eddy/detail/callback_node.hpp"
-#include "eddy/net/detail/datagram_awaiter.hpp"
-#include "eddy/net/detail/io_awaiter.hpp"
 #include "eddy/detail/loop_core.hpp"
 #include "eddy/detail/thread_call.hpp"
 #include "eddy/exception_context.hpp"
 #include "eddy/future.hpp"
 #include "eddy/loop_options.hpp"
 #include "eddy/net/address.hpp"
+#include "eddy/net/detail/datagram_awaiter.hpp"
+#include "eddy/net/detail/io_awaiter.hpp"
 #include "eddy/net/socket.hpp"
 #include "eddy/signal.hpp"
 #include "eddy/task.hpp"
@@ -114,7 +114,8 @@ class event_loop : private detail::loop_core {
   template <class Callback, class... Args>
   handle call_soon(Callback&& callback, Args&&... args) {
     check_usable("call_soon");
-    auto bound = detail::bind_callback(std::forward<Callback>(callback), std::forward<Args>(args)...);
+    auto bound =
+        detail::bind_callback(std::forward<Callback>(callback), std::forward<Args>(args)...);
     auto* node = new detail::callback_impl<decltype(bound)>(*this, std::move(bound));
     node->add_ref();  // the loop's reference, dropped after it runs
     schedule(*node);
@@ -125,7 +126,8 @@ class event_loop : private detail::loop_core {
   /// iteration); any std::chrono duration, `0.5s` included. Owns callback and arguments as
   /// call_soon does. Throws as call_soon, and std::invalid_argument for a NaN delay.
   template <class Rep, class Period, class Callback, class... Args>
-  timer_handle call_later(std::chrono::duration<Rep, Period> delay, Callback&& callback, Args&&... args) {
+  timer_handle call_later(std::chrono::duration<Rep, Period> delay, Callback&& callback,
+                          Args&&... args) {
     return call_at(time() + detail::to_clock_duration(delay), std::forward<Callback>(callback),
                    std::forward<Args>(args)...);
   }
@@ -135,7 +137,8 @@ class event_loop : private detail::loop_core {
   template <class Callback, class... Args>
   timer_handle call_at(clock::time_point when, Callback&& callback, Args&&... args) {
     check_usable("call_at");
-    auto bound = detail::bind_callback(std::forward<Callback>(callback), std::forward<Args>(args)...);
+    auto bound =
+        detail::bind_callback(std::forward<Callback>(callback), std::forward<Args>(args)...);
     auto* node = new detail::callback_impl<decltype(bound)>(*this, std::move(bound));
     node->add_ref();
     node->deadline = when;
@@ -147,7 +150,8 @@ class event_loop : private detail::loop_core {
   /// handle can be cancelled from any thread. Throws std::runtime_error on a closed loop.
   template <class Callback, class... Args>
   handle call_soon_threadsafe(Callback&& callback, Args&&... args) {
-    auto bound = detail::bind_callback(std::forward<Callback>(callback), std::forward<Args>(args)...);
+    auto bound =
+        detail::bind_callback(std::forward<Callback>(callback), std::forward<Args>(args)...);
     auto* node = new detail::callback_impl<decltype(bound)>(*this, std::move(bound));
     node->add_ref();
     try {
@@ -253,8 +257,7 @@ class event_loop : private detail::loop_core {
   template <class Callable>
     requires detail::task_callable<Callable>
   auto create_task(Callable&& callable, task_options options) {
-    return create_task(detail::body_for_call(std::forward<Callable>(callable)),
-                       std::move(options));
+    return create_task(detail::body_for_call(std::forward<Callable>(callable)), std::move(options));
   }
   /// A pending future on this loop.
   template <class T = void>
@@ -271,9 +274,10 @@ class event_loop : private detail::loop_core {
   /// returns a future of its result (asyncio's loop.run_in_executor); see eddy/thread.hpp.
   template <class Function, class... Args>
     requires detail::thread_callable<Function, Args...>
-  [[nodiscard]] future<detail::thread_result_t<Function, Args...>> run_in_executor(thread_pool_executor* executor,
-                                                                                  Function&& function, Args&&... args) {
-    return detail::start_in_executor(*this, executor, std::forward<Function>(function), std::forward<Args>(args)...);
+  [[nodiscard]] future<detail::thread_result_t<Function, Args...>> run_in_executor(
+      thread_pool_executor* executor, Function&& function, Args&&... args) {
+    return detail::start_in_executor(*this, executor, std::forward<Function>(function),
+                                     std::forward<Args>(args)...);
   }
   /// Replaces the executor that to_thread and run_in_executor(nullptr, ...) use; the loop
   /// shares ownership. Otherwise one with thread_pool_executor::default_max_workers() workers
@@ -321,10 +325,12 @@ class event_loop : private detail::loop_core {
   }
   /// Receives into `buffer` (which must stay alive until the await ends); returns the count,
   /// 0 when the peer closed.
-  [[nodiscard]] detail::recv_into_awaiter sock_recv_into(const socket& sock, std::span<std::byte> buffer) noexcept {
+  [[nodiscard]] detail::recv_into_awaiter sock_recv_into(const socket& sock,
+                                                         std::span<std::byte> buffer) noexcept {
     return detail::recv_into_awaiter(sock.fd(), buffer, 0);
   }
-  [[nodiscard]] detail::recv_into_awaiter sock_recv_into(const socket& sock, std::span<char> buffer) noexcept {
+  [[nodiscard]] detail::recv_into_awaiter sock_recv_into(const socket& sock,
+                                                         std::span<char> buffer) noexcept {
     return detail::recv_into_awaiter(sock.fd(), std::as_writable_bytes(buffer), 0);
   }
   /// Sends once; returns how many bytes the kernel took.
@@ -342,7 +348,8 @@ class event_loop : private detail::loop_core {
   /// backlog is full refuses at once with std::system_error(EAGAIN), on both backends: the
   /// kernel gives no readiness for room in it (asyncio's selector loop waits for writability
   /// and then wrongly reports success). open_unix_connection retries such a refusal.
-  [[nodiscard]] detail::connect_awaiter sock_connect(const socket& sock, const address& target) noexcept {
+  [[nodiscard]] detail::connect_awaiter sock_connect(const socket& sock,
+                                                     const address& target) noexcept {
     return detail::connect_awaiter(sock.fd(), target);
   }
   /// Sends `data` (alive until the await ends) as one datagram to `target` (copied); yields
@@ -407,7 +414,7 @@ class event_loop : private detail::loop_core {
   void run_once();
   /// run_once's other parts, out of line so that an iteration with ready work and nothing
   /// else saves and restores few registers.
-  [[gnu::noinline]] void wait_for_work();      ///< polls, blocking until the next timer at most
+  [[gnu::noinline]] void wait_for_work();  ///< polls, blocking until the next timer at most
   /// After a thread call was started: yields the CPU a few times; true once it came back.
   bool yield_to_thread_call() noexcept;
   /// Virtual clock: after a poll with timers pending, jumps the clock to the next deadline if
@@ -433,7 +440,8 @@ class event_loop : private detail::loop_core {
   friend detail::loop_threads& detail::threads_of(detail::loop_core& loop) noexcept;
   detail::loop_threads_ptr threads_;  ///< mailbox and default executor (src/loop_threads.hpp)
 
-  friend bool detail::install_interrupt_handler(event_loop& loop, std::function<void()> on_interrupt);
+  friend bool detail::install_interrupt_handler(event_loop& loop,
+                                                std::function<void()> on_interrupt);
   friend void detail::remove_interrupt_handler(event_loop& loop) noexcept;
   detail::loop_signals& signals();    ///< made on first use (src/signal.cpp)
   detail::loop_signals_ptr signals_;  ///< null until the first signal handler

@@ -12,8 +12,8 @@ namespace eddy {
 enum class backend_kind {
   from_environment,  ///< EDDY_BACKEND=uring|epoll if set, else automatic (the default)
   automatic,         ///< io_uring when it starts and has the needed opcodes, else epoll
-  uring,             ///< io_uring, or std::system_error if it cannot start (never a silent fallback)
-  epoll,             ///< epoll; files go to the thread pool
+  uring,  ///< io_uring, or std::system_error if it cannot start (never a silent fallback)
+  epoll,  ///< epoll; files go to the thread pool
 };
 
 /// A loop clock for tests, in the spirit of CPython's test loop and trio's MockClock with

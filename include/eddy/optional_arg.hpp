@@ -37,7 +37,8 @@ class optional_arg {
   optional_arg(std::nullopt_t) noexcept {}  // NOLINT(google-explicit-constructor): as std::optional
   /// Holds T(std::forward<U>(value)) (`.cwd = "/tmp"`).
   template <class U = T>
-    requires std::constructible_from<T, U> && (!std::same_as<std::remove_cvref_t<U>, optional_arg>) &&
+    requires std::constructible_from<T, U> &&
+             (!std::same_as<std::remove_cvref_t<U>, optional_arg>) &&
              (!std::same_as<std::remove_cvref_t<U>, std::nullopt_t>)
   optional_arg(U&& value) {  // NOLINT(google-explicit-constructor): as std::optional
     emplace(std::forward<U>(value));

@@ -4,8 +4,8 @@
 
 #include <sys/types.h>
 
-#include <cstddef>
 #include <concepts>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -43,7 +43,9 @@ class stdio {
   /// The child gets a copy of `fd` (which stays the caller's to close, and may be closed as
   /// soon as the await of create_subprocess_* returns). create_subprocess_* throws
   /// std::invalid_argument for fd < 0.
-  [[nodiscard]] static constexpr stdio descriptor(int fd) noexcept { return stdio(kind::descriptor, fd); }
+  [[nodiscard]] static constexpr stdio descriptor(int fd) noexcept {
+    return stdio(kind::descriptor, fd);
+  }
 
   [[nodiscard]] constexpr kind which() const noexcept { return kind_; }
   [[nodiscard]] constexpr int fd() const noexcept { return fd_; }
@@ -81,7 +83,8 @@ class process_args {
   /// No arguments.
   process_args() = default;
   /// These arguments.
-  process_args(std::vector<std::string> args) : args_(std::move(args)) {}  // NOLINT(google-explicit-constructor)
+  process_args(std::vector<std::string> args)
+      : args_(std::move(args)) {}  // NOLINT(google-explicit-constructor)
   /// One argument per string (anything a std::string can be made from).
   template <class... Strings>
     requires(sizeof...(Strings) > 0 && (std::constructible_from<std::string, Strings> && ...))
@@ -157,9 +160,13 @@ class process {
   /// The writer to the child's stdin when it is a pipe (asyncio's proc.stdin), else empty.
   [[nodiscard]] const std::optional<stream_writer>& stdin_stream() const noexcept { return stdin_; }
   /// The reader of the child's stdout when it is a pipe (asyncio's proc.stdout), else empty.
-  [[nodiscard]] const std::optional<stream_reader>& stdout_stream() const noexcept { return stdout_; }
+  [[nodiscard]] const std::optional<stream_reader>& stdout_stream() const noexcept {
+    return stdout_;
+  }
   /// The reader of the child's stderr when it is a pipe (asyncio's proc.stderr), else empty.
-  [[nodiscard]] const std::optional<stream_reader>& stderr_stream() const noexcept { return stderr_; }
+  [[nodiscard]] const std::optional<stream_reader>& stderr_stream() const noexcept {
+    return stderr_;
+  }
 
   explicit operator bool() const noexcept { return child_ != nullptr; }
 
@@ -190,7 +197,8 @@ class process {
 /// or, better, use create_subprocess_exec, or the command can be made to do anything
 /// (shell injection). Throws like create_subprocess_exec; a command the shell cannot find is
 /// not an error here but exit status 127.
-[[nodiscard]] coro<process> create_subprocess_shell(std::string command, process_options options = {});
+[[nodiscard]] coro<process> create_subprocess_shell(std::string command,
+                                                    process_options options = {});
 
 /// `arg` quoted so that /bin/sh reads it back as one word, unchanged (Python's shlex.quote):
 /// returned as is when it holds only safe characters, else in single quotes, with each ' as

@@ -18,8 +18,12 @@ class result {
  public:
   using value_type = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
 
-  static result success(value_type value) { return result(std::in_place_index<0>, std::move(value)); }
-  static result failure(std::exception_ptr error) { return result(std::in_place_index<1>, std::move(error)); }
+  static result success(value_type value) {
+    return result(std::in_place_index<0>, std::move(value));
+  }
+  static result failure(std::exception_ptr error) {
+    return result(std::in_place_index<1>, std::move(error));
+  }
 
   [[nodiscard]] bool has_value() const noexcept { return outcome_.index() == 0; }
   explicit operator bool() const noexcept { return has_value(); }
@@ -53,7 +57,8 @@ class result {
 
  private:
   template <std::size_t Index, class Value>
-  result(std::in_place_index_t<Index> index, Value&& value) : outcome_(index, std::forward<Value>(value)) {}
+  result(std::in_place_index_t<Index> index, Value&& value)
+      : outcome_(index, std::forward<Value>(value)) {}
 
   void rethrow_if_failed() const {
     if (!has_value()) {

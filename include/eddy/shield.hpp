@@ -17,7 +17,8 @@ class shield_state final : public future_state<typename Child::value_type> {
   using base = future_state<typename Child::value_type>;
 
  public:
-  shield_state(loop_core& loop, Child inner, bool owned) : base(loop), inner_(std::move(inner)), owned_(owned) {
+  shield_state(loop_core& loop, Child inner, bool owned)
+      : base(loop), inner_(std::move(inner)), owned_(owned) {
     link_.owner = this;
     link_.on_done = &inner_done;
     if (inner_.state()->done()) {
@@ -42,7 +43,9 @@ class shield_state final : public future_state<typename Child::value_type> {
     shield_state* owner = nullptr;
   };
 
-  static void inner_done(done_link& link, future_base&) noexcept { static_cast<inner_link&>(link).owner->copy_outcome(); }
+  static void inner_done(done_link& link, future_base&) noexcept {
+    static_cast<inner_link&>(link).owner->copy_outcome();
+  }
 
   void copy_outcome() noexcept {
     future_base& inner = *inner_.state();

@@ -45,8 +45,8 @@ class task_state final : public task_base {
 
   /// Takes over `body`'s frame and starts it (see task_base::start), named `name` if not
   /// empty (before an eager first step, so the coroutine sees its name).
-  static task_state* spawn(loop_core& loop, coro<T> body, bool eager,
-                           std::string* name = nullptr, context_cell* context = nullptr) {
+  static task_state* spawn(loop_core& loop, coro<T> body, bool eager, std::string* name = nullptr,
+                           context_cell* context = nullptr) {
     body_handle handle = body.release();
     if (!handle) {
       throw invalid_state_error("create_task: the coro is empty (moved from or already awaited)");
@@ -122,7 +122,9 @@ class any_task {
   [[nodiscard]] std::string get_name() const { return live()->get_name(); }
   void set_name(std::string name) { live()->set_name(std::move(name)); }
   /// The context the task runs in (Task.get_context()). Throws std::bad_alloc.
-  [[nodiscard]] context get_context() const { return context(detail::cell_ref(&live()->context())); }
+  [[nodiscard]] context get_context() const {
+    return context(detail::cell_ref(&live()->context()));
+  }
 
   template <class Callback>
   std::uintptr_t add_done_callback(Callback callback) {
@@ -189,7 +191,9 @@ class task {
   void set_name(std::string name) { live()->set_name(std::move(name)); }
   /// The context the task runs in (Task.get_context()): a copy of its creator's, or the one
   /// given in task_options. Throws std::bad_alloc.
-  [[nodiscard]] context get_context() const { return context(detail::cell_ref(&live()->context())); }
+  [[nodiscard]] context get_context() const {
+    return context(detail::cell_ref(&live()->context()));
+  }
 
   /// Calls `callback(task&)` (or `callback()`) through the loop once the task is done.
   template <class Callback>
@@ -204,8 +208,12 @@ class task {
 
   /// Waits for the task; an lvalue yields a reference to its value, an rvalue moves it out.
   /// (and the handle it was awaited through is left empty, as a moved-from handle).
-  auto operator co_await() & noexcept { return detail::join_awaiter<state_type, false>(state_.get()); }
-  auto operator co_await() && noexcept { return detail::join_awaiter<state_type, true>(std::move(state_)); }
+  auto operator co_await() & noexcept {
+    return detail::join_awaiter<state_type, false>(state_.get());
+  }
+  auto operator co_await() && noexcept {
+    return detail::join_awaiter<state_type, true>(std::move(state_));
+  }
 
   operator any_task() const noexcept { return any_task(state_.get()); }  // NOLINT: a task is a task
   explicit operator bool() const noexcept { return static_cast<bool>(state_); }

@@ -57,7 +57,8 @@ class task_group {
   /// Named.
   template <class T, detail::task_name Name>
   task<T> create_task(coro<T>&& body, Name&& name) {
-    return create_task(std::move(body), task_options{.name = std::string(std::forward<Name>(name))});
+    return create_task(std::move(body),
+                       task_options{.name = std::string(std::forward<Name>(name))});
   }
   /// With a name and eager start (see eddy::task_options): `{.eager_start = true}`. A child that
   /// finishes (or fails) inside this call is looked at by the group from the next iteration,
@@ -180,11 +181,12 @@ using group_body_result_t = typename std::invoke_result_t<Body&, task_group&>::v
 /// (docs/coroutine-lifetimes.md, trap 5): name it first and pass the name.
 template <class Body>
 EDDY_DETAIL_OWNING_CORO_WRAPPER [[nodiscard]] auto with_task_group(Body&& body) {
-  static_assert(!detail::gcc12_destroys_twice<Body>,
-                "eddy::with_task_group: GCC 12 destroys twice a lambda with captures created inside a "
-                "co_await expression (docs/coroutine-lifetimes.md, trap 5). Name it first and pass the "
-                "name: auto body = [name](eddy::task_group& g) -> eddy::coro<void> { ... }; "
-                "co_await eddy::with_task_group(body);");
+  static_assert(
+      !detail::gcc12_destroys_twice<Body>,
+      "eddy::with_task_group: GCC 12 destroys twice a lambda with captures created inside a "
+      "co_await expression (docs/coroutine-lifetimes.md, trap 5). Name it first and pass the "
+      "name: auto body = [name](eddy::task_group& g) -> eddy::coro<void> { ... }; "
+      "co_await eddy::with_task_group(body);");
   using body_type = std::decay_t<Body>;
   using result_type = detail::group_body_result_t<body_type>;
   return [](body_type body) -> coro<result_type> {

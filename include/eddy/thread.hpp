@@ -44,7 +44,8 @@ class concurrent_future {
   using state_type = detail::concurrent_state<T>;
 
   concurrent_future() noexcept = default;
-  explicit concurrent_future(detail::concurrent_ref<state_type> state) noexcept : state_(std::move(state)) {}
+  explicit concurrent_future(detail::concurrent_ref<state_type> state) noexcept
+      : state_(std::move(state)) {}
 
   /// Cancels the work if it has not started: a submitted call that is still queued will not
   /// run; for run_coroutine_threadsafe, the task on the loop is cancelled (its coroutine sees
@@ -132,12 +133,13 @@ class thread_pool_executor {
   /// returns, before the future is done. Throws std::runtime_error after shutdown.
   template <class Function, class... Args>
     requires detail::thread_callable<Function, Args...>
-  [[nodiscard]] concurrent_future<detail::thread_result_t<Function, Args...>> submit(Function&& function,
-                                                                                     Args&&... args) {
+  [[nodiscard]] concurrent_future<detail::thread_result_t<Function, Args...>> submit(
+      Function&& function, Args&&... args) {
     using result_type = detail::thread_result_t<Function, Args...>;
     using call_type = detail::pool_call<result_type, std::decay_t<Function>, std::decay_t<Args>...>;
     auto* call = new call_type(std::forward<Function>(function), std::forward<Args>(args)...);
-    concurrent_future<result_type> result(detail::concurrent_ref<detail::concurrent_state<result_type>>::adopt(call));
+    concurrent_future<result_type> result(
+        detail::concurrent_ref<detail::concurrent_state<result_type>>::adopt(call));
     try {
       detail::enqueue(*this, *call);
     } catch (...) {
@@ -182,14 +184,16 @@ class thread_pool_executor {
 /// captures as arguments, or name the lambda and pass the name.
 template <class Function, class... Args>
   requires detail::thread_callable<Function, Args...>
-[[nodiscard]] detail::to_thread_awaiter<detail::thread_result_t<Function, Args...>> to_thread(Function&& function,
-                                                                                            Args&&... args) {
-  static_assert(!detail::gcc12_destroys_any_twice<Function, Args...>,
-                "eddy::to_thread: GCC 12 destroys twice a lambda with captures (or an aggregate) created "
-                "inside a co_await expression (docs/coroutine-lifetimes.md, trap 5). Pass what it captures "
-                "as arguments: co_await eddy::to_thread([](const std::string& p) { ... }, path); or name "
-                "it first and pass the name: auto work = [path] { ... }; co_await eddy::to_thread(work);");
-  return {new detail::worker_call_for<Function, Args...>(std::forward<Function>(function), std::forward<Args>(args)...),
+[[nodiscard]] detail::to_thread_awaiter<detail::thread_result_t<Function, Args...>> to_thread(
+    Function&& function, Args&&... args) {
+  static_assert(
+      !detail::gcc12_destroys_any_twice<Function, Args...>,
+      "eddy::to_thread: GCC 12 destroys twice a lambda with captures (or an aggregate) created "
+      "inside a co_await expression (docs/coroutine-lifetimes.md, trap 5). Pass what it captures "
+      "as arguments: co_await eddy::to_thread([](const std::string& p) { ... }, path); or name "
+      "it first and pass the name: auto work = [path] { ... }; co_await eddy::to_thread(work);");
+  return {new detail::worker_call_for<Function, Args...>(std::forward<Function>(function),
+                                                         std::forward<Args>(args)...),
           nullptr};
 }
 
@@ -208,9 +212,10 @@ template <class Function, class... Args>
 /// captures as arguments instead.
 template <class Function, class... Args>
   requires detail::thread_callable<Function, Args...>
-[[nodiscard]] future<detail::thread_result_t<Function, Args...>> run_in_executor(thread_pool_executor* executor,
-                                                                                Function&& function, Args&&... args) {
-  return get_running_loop().run_in_executor(executor, std::forward<Function>(function), std::forward<Args>(args)...);
+[[nodiscard]] future<detail::thread_result_t<Function, Args...>> run_in_executor(
+    thread_pool_executor* executor, Function&& function, Args&&... args) {
+  return get_running_loop().run_in_executor(executor, std::forward<Function>(function),
+                                            std::forward<Args>(args)...);
 }
 
 /// Schedules `body` as a task on `loop` from any thread and returns a thread-safe future of
@@ -221,7 +226,8 @@ template <class Function, class... Args>
 template <class T>
 [[nodiscard]] concurrent_future<T> run_coroutine_threadsafe(coro<T> body, event_loop& loop) {
   if (!body) {
-    throw invalid_state_error("run_coroutine_threadsafe: the coro is empty (moved from or already awaited)");
+    throw invalid_state_error(
+        "run_coroutine_threadsafe: the coro is empty (moved from or already awaited)");
   }
   auto* call = new detail::coroutine_call<T>(std::move(body), detail::core_of(loop));
   concurrent_future<T> result(detail::concurrent_ref<detail::concurrent_state<T>>::adopt(call));

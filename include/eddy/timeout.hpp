@@ -50,14 +50,17 @@ class timeout_scope {
   void reschedule(std::optional<clock::time_point> when);
 
   /// Whether the deadline passed and the body was cancelled because of it.
-  [[nodiscard]] bool expired() const noexcept { return state_ == state::expiring || state_ == state::expired; }
+  [[nodiscard]] bool expired() const noexcept {
+    return state_ == state::expiring || state_ == state::expired;
+  }
 
   timeout_scope(const timeout_scope&) = delete;
   timeout_scope& operator=(const timeout_scope&) = delete;
   ~timeout_scope() { timer_.cancel(); }
 
   // Driven by eddy::timeout / timeout_at, which alone hold the key.
-  timeout_scope(detail::timeout_scope_key, std::optional<clock::time_point> when) noexcept : when_(when) {}
+  timeout_scope(detail::timeout_scope_key, std::optional<clock::time_point> when) noexcept
+      : when_(when) {}
   void enter(detail::timeout_scope_key);
   /// Rethrows `failure`, or timeout_error in its place when the failure is this scope's own
   /// expiry.
@@ -107,7 +110,8 @@ EDDY_DETAIL_OWNING_CORO_WRAPPER decltype(auto) start_body(Body& body, timeout_sc
 }
 
 template <class Body>
-using timeout_body_awaitable_t = decltype(start_body(std::declval<Body&>(), std::declval<timeout_scope&>()));
+using timeout_body_awaitable_t =
+    decltype(start_body(std::declval<Body&>(), std::declval<timeout_scope&>()));
 
 template <class Body>
 using timeout_result_t = std::remove_cvref_t<await_result_t<timeout_body_awaitable_t<Body>>>;
@@ -116,11 +120,12 @@ using timeout_result_t = std::remove_cvref_t<await_result_t<timeout_body_awaitab
 /// (detail/gcc12.hpp); says so at compile time.
 template <class Body>
 constexpr void refuse_gcc12_temporary_body() {
-  static_assert(!gcc12_destroys_twice<Body>,
-                "eddy::timeout / timeout_at: GCC 12 destroys twice a lambda with captures created inside a "
-                "co_await expression (docs/coroutine-lifetimes.md, trap 5). Name it first and pass the name: "
-                "auto body = [name](eddy::timeout_scope& scope) -> eddy::coro<void> { ... }; "
-                "co_await eddy::timeout(1s, body);");
+  static_assert(
+      !gcc12_destroys_twice<Body>,
+      "eddy::timeout / timeout_at: GCC 12 destroys twice a lambda with captures created inside a "
+      "co_await expression (docs/coroutine-lifetimes.md, trap 5). Name it first and pass the name: "
+      "auto body = [name](eddy::timeout_scope& scope) -> eddy::coro<void> { ... }; "
+      "co_await eddy::timeout(1s, body);");
 }
 
 /// Runs body under a timeout_scope expiring at `when`, or, given `delay`, `delay` after the
@@ -171,24 +176,26 @@ coro<timeout_result_t<Body>> run_with_deadline(std::optional<clock::time_point> 
 /// On GCC 12, a callable body that is a lambda with captures written inside the co_await is
 /// refused at compile time (docs/coroutine-lifetimes.md, trap 5): name it first.
 template <class Body>
-EDDY_DETAIL_OWNING_CORO_WRAPPER [[nodiscard]] coro<detail::timeout_result_t<std::decay_t<Body>>> timeout_at(std::optional<clock::time_point> when,
-                                                                           Body&& body) {
+EDDY_DETAIL_OWNING_CORO_WRAPPER [[nodiscard]] coro<detail::timeout_result_t<std::decay_t<Body>>>
+timeout_at(std::optional<clock::time_point> when, Body&& body) {
   detail::refuse_gcc12_temporary_body<Body>();
   return detail::run_with_deadline<std::decay_t<Body>>(when, std::forward<Body>(body));
 }
 
 /// timeout_at(now + delay, body) (asyncio.timeout).
 template <class Rep, class Period, class Body>
-EDDY_DETAIL_OWNING_CORO_WRAPPER [[nodiscard]] coro<detail::timeout_result_t<std::decay_t<Body>>> timeout(std::chrono::duration<Rep, Period> delay,
-                                                                        Body&& body) {
+EDDY_DETAIL_OWNING_CORO_WRAPPER [[nodiscard]] coro<detail::timeout_result_t<std::decay_t<Body>>>
+timeout(std::chrono::duration<Rep, Period> delay, Body&& body) {
   detail::refuse_gcc12_temporary_body<Body>();
   const clock::time_point when = detail::loop_now() + detail::to_clock_duration(delay);
-  return detail::run_with_deadline<std::decay_t<Body>>(std::optional(when), std::forward<Body>(body));
+  return detail::run_with_deadline<std::decay_t<Body>>(std::optional(when),
+                                                       std::forward<Body>(body));
 }
 
 /// A body with no deadline (asyncio.timeout(None)); the scope can be rescheduled later.
 template <class Body>
-EDDY_DETAIL_OWNING_CORO_WRAPPER [[nodiscard]] coro<detail::timeout_result_t<std::decay_t<Body>>> timeout(std::nullopt_t, Body&& body) {
+EDDY_DETAIL_OWNING_CORO_WRAPPER [[nodiscard]] coro<detail::timeout_result_t<std::decay_t<Body>>>
+timeout(std::nullopt_t, Body&& body) {
   detail::refuse_gcc12_temporary_body<Body>();
   return detail::run_with_deadline<std::decay_t<Body>>(std::nullopt, std::forward<Body>(body));
 }
@@ -241,7 +248,8 @@ coro<typename Child::value_type> cancel_and_wait(Child child) {
 /// Cancel safety: cancelling the awaiting task cancels the awaitable and throws
 /// cancelled_error (never timeout_error) once it has finished.
 template <class Awaitable, class Rep, class Period>
-EDDY_DETAIL_OWNING_CORO_WRAPPER [[nodiscard]] auto wait_for(Awaitable awaitable, std::chrono::duration<Rep, Period> delay)
+EDDY_DETAIL_OWNING_CORO_WRAPPER [[nodiscard]] auto wait_for(
+    Awaitable awaitable, std::chrono::duration<Rep, Period> delay)
     -> coro<std::remove_cvref_t<detail::await_result_t<Awaitable>>> {
   if (delay <= std::chrono::duration<Rep, Period>::zero()) {
     return detail::cancel_and_wait<detail::child_is_owned<Awaitable>>(

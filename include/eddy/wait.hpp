@@ -91,7 +91,8 @@ class [[nodiscard]] wait_awaiter final : timer_node, wait_base, ready_node {
       if (options_.when == return_when::first_completed) {
         return true;
       }
-      if (options_.when == return_when::first_exception && state.state() == future_base::status::failed) {
+      if (options_.when == return_when::first_exception &&
+          state.state() == future_base::status::failed) {
         return true;
       }
     }
@@ -180,10 +181,12 @@ coro<wait_result<Child>> wait_for_condition(std::vector<Child> children, wait_op
 /// Cancel safety: cancelling the waiting task ends the wait with cancelled_error; the tasks
 /// waited for are not touched.
 template <class Range>
-EDDY_DETAIL_OWNING_CORO_WRAPPER [[nodiscard]] auto wait(const Range& awaitables, wait_options options = {}) {
+EDDY_DETAIL_OWNING_CORO_WRAPPER [[nodiscard]] auto wait(const Range& awaitables,
+                                                        wait_options options = {}) {
   using child = std::remove_cvref_t<decltype(*std::begin(awaitables))>;
   constexpr bool accepted = detail::is_task<child>::value || detail::is_future<child>::value;
-  static_assert(accepted, "eddy::wait takes tasks or futures; wrap coroutines with create_task first");
+  static_assert(accepted,
+                "eddy::wait takes tasks or futures; wrap coroutines with create_task first");
   if constexpr (accepted) {  // else only the static_assert is reported
     std::vector<child> children(std::begin(awaitables), std::end(awaitables));
     if (children.empty()) {

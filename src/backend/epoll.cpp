@@ -96,8 +96,8 @@ bool waits_for_input(const io_op& op) noexcept {
 
 /// Opcodes that only make sense on files, which this backend leaves to the thread pool.
 bool is_file_only_opcode(io_opcode opcode) noexcept {
-  return opcode == io_opcode::openat || opcode == io_opcode::close ||
-         opcode == io_opcode::fsync || opcode == io_opcode::statx;
+  return opcode == io_opcode::openat || opcode == io_opcode::close || opcode == io_opcode::fsync ||
+         opcode == io_opcode::statx;
 }
 
 /// A FIFO of io_ops linked through io_op::backend_links.
@@ -229,7 +229,8 @@ class epoll_backend final : public backend {
         return perform::write(op.fd, op.buffer, op.length, op.offset);
       // MSG_DONTWAIT: a descriptor adopted in blocking mode must still never block the loop.
       case io_opcode::sendmsg:
-        return perform::sendmsg(op.fd, static_cast<const msghdr*>(op.buffer), op.flags | MSG_DONTWAIT);
+        return perform::sendmsg(op.fd, static_cast<const msghdr*>(op.buffer),
+                                op.flags | MSG_DONTWAIT);
       case io_opcode::recvmsg:
         return perform::recvmsg(op.fd, static_cast<msghdr*>(op.buffer), op.flags | MSG_DONTWAIT);
       case io_opcode::openat:  // refused by submit()

@@ -11,7 +11,8 @@ namespace eddy::detail::perform {
 
 // io_op spells socklen_t without <sys/socket.h>; the backends hand &op.address_length to the
 // kernel as a socklen_t*.
-static_assert(std::is_same_v<socklen_t, socket_length>, "io_op::address_length must be a socklen_t");
+static_assert(std::is_same_v<socklen_t, socket_length>,
+              "io_op::address_length must be a socklen_t");
 namespace {
 
 /// Turns a syscall's "-1 and errno" convention into the "-errno" one.

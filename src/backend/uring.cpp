@@ -70,7 +70,6 @@ __kernel_timespec to_timespec(std::chrono::nanoseconds duration) noexcept {
   return {seconds.count(), (duration - seconds).count()};
 }
 
-
 class uring_backend final : public backend {
  public:
   uring_backend() {
@@ -341,7 +340,8 @@ class uring_backend final : public backend {
       if (count == 0) return;
       io_uring_cq_advance(&ring, count);
       budget = count < budget ? budget - count : 0;
-      for (unsigned i = 0; i < count; ++i) complete(batch[i].user_data, batch[i].result, batch[i].flags, mode);
+      for (unsigned i = 0; i < count; ++i)
+        complete(batch[i].user_data, batch[i].result, batch[i].flags, mode);
     }
   }
 

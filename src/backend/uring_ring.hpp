@@ -133,7 +133,8 @@ class provided_buffers {
   /// Registers an empty ring with the kernel; false where it has no buffer rings (before
   /// 5.19), or memory is short: multishot is then simply not offered.
   bool register_with(io_uring& ring) noexcept {
-    void* memory = ::mmap(nullptr, ring_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void* memory =
+        ::mmap(nullptr, ring_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (memory == MAP_FAILED) return false;
     io_uring_buf_reg registration{};
     registration.ring_addr = reinterpret_cast<std::uintptr_t>(memory);
@@ -152,20 +153,25 @@ class provided_buffers {
   /// pages are touched only as the kernel fills them). Throws std::system_error.
   void fill_once() {
     if (pool_ != nullptr) return;
-    void* memory = ::mmap(nullptr, pool_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (memory == MAP_FAILED) throw std::system_error(errno, std::system_category(), "mmap (receive buffers)");
+    void* memory =
+        ::mmap(nullptr, pool_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (memory == MAP_FAILED)
+      throw std::system_error(errno, std::system_category(), "mmap (receive buffers)");
     pool_ = static_cast<std::byte*>(memory);
     for (unsigned id = 0; id < count; ++id) {
-      io_uring_buf_ring_add(ring_, data(id), size, static_cast<unsigned short>(id), io_uring_buf_ring_mask(count),
-                            static_cast<int>(id));
+      io_uring_buf_ring_add(ring_, data(id), size, static_cast<unsigned short>(id),
+                            io_uring_buf_ring_mask(count), static_cast<int>(id));
     }
     io_uring_buf_ring_advance(ring_, count);
   }
 
-  [[nodiscard]] std::byte* data(unsigned id) const noexcept { return pool_ + std::size_t{id} * size; }
+  [[nodiscard]] std::byte* data(unsigned id) const noexcept {
+    return pool_ + std::size_t{id} * size;
+  }
 
   void give_back(unsigned id) noexcept {
-    io_uring_buf_ring_add(ring_, data(id), size, static_cast<unsigned short>(id), io_uring_buf_ring_mask(count), 0);
+    io_uring_buf_ring_add(ring_, data(id), size, static_cast<unsigned short>(id),
+                          io_uring_buf_ring_mask(count), 0);
     io_uring_buf_ring_advance(ring_, 1);
   }
 

@@ -59,9 +59,9 @@ address address::parse(std::string_view host, std::uint16_t port) {
 address address::unix_path(std::string_view path) {
   sockaddr_un native{};
   if (path.empty() || path.size() >= sizeof native.sun_path) {
-    throw std::invalid_argument(fmt::format(
-        "address::unix_path: the path must have 1 to {} bytes, not {}", sizeof native.sun_path - 1,
-        path.size()));
+    throw std::invalid_argument(
+        fmt::format("address::unix_path: the path must have 1 to {} bytes, not {}",
+                    sizeof native.sun_path - 1, path.size()));
   }
   native.sun_family = AF_UNIX;
   std::memcpy(native.sun_path, path.data(), path.size());
@@ -75,7 +75,8 @@ address address::unix_path(std::string_view path) {
 
 address address::from_native(const sockaddr* native, socklen_t length) {
   if (length > sizeof(sockaddr_storage)) {
-    throw std::invalid_argument(fmt::format("address::from_native: length {} is too large", length));
+    throw std::invalid_argument(
+        fmt::format("address::from_native: length {} is too large", length));
   }
   address result;
   std::memcpy(&result.storage_, native, length);
@@ -98,10 +99,12 @@ std::string address::host() const {
   char text[INET6_ADDRSTRLEN] = {};
   switch (family()) {
     case AF_INET:
-      inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr, text, sizeof text);
+      inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr, text,
+                sizeof text);
       return text;
     case AF_INET6:
-      inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr, text, sizeof text);
+      inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr, text,
+                sizeof text);
       return text;
     case AF_UNIX: {
       const auto* native = reinterpret_cast<const sockaddr_un*>(&storage_);

@@ -41,7 +41,8 @@ bool is_numeric(const std::string& host, const std::string& service) {
     return true;
   }
   unsigned char scratch[sizeof(in6_addr)];
-  return inet_pton(AF_INET, host.c_str(), scratch) == 1 || inet_pton(AF_INET6, host.c_str(), scratch) == 1;
+  return inet_pton(AF_INET, host.c_str(), scratch) == 1 ||
+         inet_pton(AF_INET6, host.c_str(), scratch) == 1;
 }
 
 /// The blocking call itself, run on the loop thread or on a worker.
@@ -58,7 +59,8 @@ std::vector<addrinfo_entry> resolve_now(const std::string& host, const std::stri
   int code = ::getaddrinfo(node, port, &hints, &found);
   if (code != 0) {
     int saved_errno = errno;
-    throw gai_error(code, fmt::format("getaddrinfo('{}', '{}'): {}", host, service, describe_gai(code, saved_errno)));
+    throw gai_error(code, fmt::format("getaddrinfo('{}', '{}'): {}", host, service,
+                                      describe_gai(code, saved_errno)));
   }
   const std::unique_ptr<addrinfo, void (*)(addrinfo*)> owned{found, ::freeaddrinfo};
   std::vector<addrinfo_entry> entries;
@@ -79,21 +81,25 @@ std::vector<addrinfo_entry> resolve_now(const std::string& host, const std::stri
 std::pair<std::string, std::string> name_now(const address& where, int flags) {
   char host[NI_MAXHOST];
   char service[NI_MAXSERV];
-  int code = ::getnameinfo(where.native(), where.native_length(), host, sizeof host, service, sizeof service, flags);
+  int code = ::getnameinfo(where.native(), where.native_length(), host, sizeof host, service,
+                           sizeof service, flags);
   if (code != 0) {
     int saved_errno = errno;
-    throw gai_error(code, fmt::format("getnameinfo({}): {}", where.to_string(), describe_gai(code, saved_errno)));
+    throw gai_error(code, fmt::format("getnameinfo({}): {}", where.to_string(),
+                                      describe_gai(code, saved_errno)));
   }
   return {host, service};
 }
 
 }  // namespace
 
-coro<std::vector<addrinfo_entry>> getaddrinfo(std::string host, std::uint16_t port, addrinfo_options options) {
+coro<std::vector<addrinfo_entry>> getaddrinfo(std::string host, std::uint16_t port,
+                                              addrinfo_options options) {
   co_return co_await getaddrinfo(std::move(host), std::to_string(port), options);
 }
 
-coro<std::vector<addrinfo_entry>> getaddrinfo(std::string host, std::string service, addrinfo_options options) {
+coro<std::vector<addrinfo_entry>> getaddrinfo(std::string host, std::string service,
+                                              addrinfo_options options) {
   require_no_nul("getaddrinfo", "host", host);
   require_no_nul("getaddrinfo", "service", service);
   // A bracketed IPv6 literal ("[::1]", as in URLs) is what the user means by "::1".

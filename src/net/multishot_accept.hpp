@@ -46,7 +46,8 @@ class multishot_acceptor final : private kernel_op {
   /// (connections accepted meanwhile stay queued for the next call).
   class awaiter final : private io_wait {
    public:
-    explicit awaiter(multishot_acceptor& acceptor) noexcept : io_wait("accept"), acceptor_(acceptor) {}
+    explicit awaiter(multishot_acceptor& acceptor) noexcept
+        : io_wait("accept"), acceptor_(acceptor) {}
     bool await_ready() const noexcept { return acceptor_.has_news(); }
     bool await_suspend(std::coroutine_handle<> awaiting) {
       if (!begin(awaiting)) {

@@ -46,7 +46,7 @@ struct unix_socket_file {
 
   /// What lstat() says about `bound_path` now; nothing to clean up if it cannot be seen.
   static unix_socket_file of(const std::string& bound_path) {
-    struct stat info {};
+    struct stat info{};
     if (bound_path.empty() || ::lstat(bound_path.c_str(), &info) != 0 || !S_ISSOCK(info.st_mode)) {
       return {};
     }
@@ -55,7 +55,7 @@ struct unix_socket_file {
 
   /// Unlinks the path if it is still this file.
   void remove_if_unchanged() const noexcept {
-    struct stat info {};
+    struct stat info{};
     if (!path.empty() && ::lstat(path.c_str(), &info) == 0 && info.st_dev == device &&
         info.st_ino == inode) {
       ::unlink(path.c_str());
@@ -63,15 +63,17 @@ struct unix_socket_file {
   }
 };
 
-class server_state final : public connection_registry,
-                           public detail::ref_counted<server_state, detail::ref_counting::single_thread> {
+class server_state final
+    : public connection_registry,
+      public detail::ref_counted<server_state, detail::ref_counting::single_thread> {
  public:
   server_state(client_handler handler, const server_options& options)
-      : ref_counted(0), handler_(std::make_shared<const client_handler>(std::move(handler))), options_(options) {}
+      : ref_counted(0),
+        handler_(std::make_shared<const client_handler>(std::move(handler))),
+        options_(options) {}
 
   /// A handle on a new state (server's constructor is private to this class).
   static server make_handle(server_state* state) { return server(state); }
-
 
   /// Adds a bound (not yet listening) socket; `file` is the Unix socket file to remove on
   /// close, if any.
@@ -341,7 +343,8 @@ socket bind_listener(const addrinfo_entry& entry, const server_options& options)
 void check_server_options(const server_options& options, const char* what) {
   check_stream_options(options.streams(), what);
   if (options.backlog < 0) {
-    throw std::invalid_argument(fmt::format("{}: backlog must be >= 0, got {}", what, options.backlog));
+    throw std::invalid_argument(
+        fmt::format("{}: backlog must be >= 0, got {}", what, options.backlog));
   }
 }
 
@@ -386,7 +389,7 @@ coro<server> start_unix_server_with(client_handler handler, std::string path,
   if (path.empty()) {
     throw std::invalid_argument("start_unix_server: the path is empty");
   }
-  struct stat info {};
+  struct stat info{};
   if (::lstat(path.c_str(), &info) == 0 && S_ISSOCK(info.st_mode)) {
     ::unlink(path.c_str());  // a stale socket from an earlier run (asyncio does the same)
   }

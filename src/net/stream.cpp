@@ -54,10 +54,10 @@ stream_state* adopt(int fd, stream_state::kind what, const stream_options& optio
 void ignore_sigpipe_unless_handled() {
   static std::once_flag checked;
   std::call_once(checked, [] {
-    struct sigaction current {};
+    struct sigaction current{};
     if (::sigaction(SIGPIPE, nullptr, &current) == 0 && (current.sa_flags & SA_SIGINFO) == 0 &&
         current.sa_handler == SIG_DFL) {
-      struct sigaction ignore {};
+      struct sigaction ignore{};
       ignore.sa_handler = SIG_IGN;
       ::sigaction(SIGPIPE, &ignore, nullptr);
     }

@@ -67,8 +67,9 @@ std::vector<addrinfo_entry> interleave_families(std::vector<addrinfo_entry> entr
                                                 unsigned first_family_count) {
   std::vector<std::vector<addrinfo_entry>> by_family;
   for (addrinfo_entry& entry : entries) {
-    auto same = std::find_if(by_family.begin(), by_family.end(),
-                             [&](const auto& group) { return group.front().family == entry.family; });
+    auto same = std::find_if(by_family.begin(), by_family.end(), [&](const auto& group) {
+      return group.front().family == entry.family;
+    });
     if (same == by_family.end()) {
       by_family.push_back({std::move(entry)});
     } else {
@@ -111,7 +112,8 @@ coro<std::optional<socket>> connect_staggered(std::vector<addrinfo_entry> entrie
   try {
     for (std::size_t next = 0; !winner;) {
       if (next < entries.size()) {
-        running.push_back({create_task(connect_one(entries[next], local_addr)), entries[next].addr});
+        running.push_back(
+            {create_task(connect_one(entries[next], local_addr)), entries[next].addr});
         ++next;
       }
       if (running.empty()) {
@@ -138,7 +140,8 @@ coro<std::optional<socket>> connect_staggered(std::vector<addrinfo_entry> entrie
             winner = std::move(connected);
           }
         } catch (const std::system_error& error) {
-          failures->push_back({error.code().value(), fmt::format("connect {}", each->target.to_string())});
+          failures->push_back(
+              {error.code().value(), fmt::format("connect {}", each->target.to_string())});
         }
         each = running.erase(each);
       }
@@ -161,8 +164,9 @@ coro<std::pair<stream_reader, stream_writer>> open_connection(std::string host, 
                                                               connection_options options) {
   detail::check_stream_options(options.streams(), "open_connection");
   if (options.happy_eyeballs_delay && options.happy_eyeballs_delay->get().count() < 0) {
-    throw std::invalid_argument(fmt::format("open_connection: happy_eyeballs_delay must be >= 0, got {} ms",
-                                            options.happy_eyeballs_delay->as<std::chrono::milliseconds>().count()));
+    throw std::invalid_argument(
+        fmt::format("open_connection: happy_eyeballs_delay must be >= 0, got {} ms",
+                    options.happy_eyeballs_delay->as<std::chrono::milliseconds>().count()));
   }
   addrinfo_options hints;
   hints.family = options.family;
@@ -180,8 +184,8 @@ coro<std::pair<stream_reader, stream_writer>> open_connection(std::string host, 
   }
   std::vector<connect_failure> failures;
   if (options.happy_eyeballs_delay && entries.size() > 1) {
-    coro<std::optional<socket>> racing =
-        connect_staggered(std::move(entries), options.happy_eyeballs_delay->get(), options.local_addr, &failures);
+    coro<std::optional<socket>> racing = connect_staggered(
+        std::move(entries), options.happy_eyeballs_delay->get(), options.local_addr, &failures);
     std::optional<socket> connected = co_await std::move(racing);
     if (connected) {
       co_return open_streams(std::move(*connected), options.streams());

@@ -1,4 +1,5 @@
-// expect-gcc12: eddy::start_server / start_unix_server: GCC 12 destroys twice a lambda with captures
+// expect-gcc12: eddy::start_server / start_unix_server: GCC 12 destroys twice a lambda with
+// captures
 #include <eddy/eddy.hpp>
 #include <memory>
 #include <string>

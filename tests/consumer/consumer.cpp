@@ -22,7 +22,8 @@ eddy::coro<void> echo_line(eddy::stream_reader reader, eddy::stream_writer write
 
 eddy::coro<bool> round_trip() {
   eddy::server server = co_await eddy::start_server(echo_line, "127.0.0.1", 0);
-  auto [reader, writer] = co_await eddy::open_connection("127.0.0.1", server.sockets().at(0).port());
+  auto [reader, writer] =
+      co_await eddy::open_connection("127.0.0.1", server.sockets().at(0).port());
   writer.write("ping\n");
   std::string line = co_await reader.readline();
   writer.close();
@@ -54,8 +55,8 @@ eddy::coro<int> consumer_main() {
   bool echoed = co_await eddy::wait_for(round_trip(), 10s);
   int from_task = co_await first;
   co_await counting;
-  const bool ok = counted == 1 && from_task == 42 && second == 42 && third == 42 && from_thread == 42 &&
-                  timed_out && echoed;
+  const bool ok = counted == 1 && from_task == 42 && second == 42 && third == 42 &&
+                  from_thread == 42 && timed_out && echoed;
   co_return ok ? 0 : 1;
 }
 

@@ -38,11 +38,14 @@ eddy::coro<void> main_task() {
   auto logger = eddy::create_task(log_later(std::string("a message long enough for the heap")));
   co_await log_now(std::string("awaited in the same statement"));
   std::string name = "world";
-  auto with_args = eddy::create_task([](std::string who) -> eddy::coro<void> {
-    co_await eddy::sleep(1ms);
-    std::puts(who.c_str());
-  }, name);
-  auto owned = eddy::create_task(eddy::invoke([name]() -> eddy::coro<int> { co_return static_cast<int>(name.size()); }));
+  auto with_args = eddy::create_task(
+      [](std::string who) -> eddy::coro<void> {
+        co_await eddy::sleep(1ms);
+        std::puts(who.c_str());
+      },
+      name);
+  auto owned = eddy::create_task(
+      eddy::invoke([name]() -> eddy::coro<int> { co_return static_cast<int>(name.size()); }));
   co_await [&name]() -> eddy::coro<void> {  // a capturing lambda awaited where it is made
     co_await eddy::sleep(1ms);
     std::puts(name.c_str());
@@ -66,7 +69,8 @@ eddy::coro<void> main_task() {
   co_await logger;
   co_await with_args;
   co_await waiter;
-  static_cast<void>(co_await owned + a + b + thread_result + in_time + static_cast<int>(done.done.size()));
+  static_cast<void>(co_await owned + a + b + thread_result + in_time +
+                    static_cast<int>(done.done.size()));
 }
 
 int main() { eddy::run(main_task()); }

@@ -118,8 +118,8 @@ using child_t = decltype(to_child(std::declval<Awaitable>()));
 
 /// Whether to_child made the child (so its value may be moved out rather than copied).
 template <class Awaitable>
-inline constexpr bool child_is_owned =
-    !is_task<std::remove_cvref_t<Awaitable>>::value && !is_future<std::remove_cvref_t<Awaitable>>::value;
+inline constexpr bool child_is_owned = !is_task<std::remove_cvref_t<Awaitable>>::value &&
+                                       !is_future<std::remove_cvref_t<Awaitable>>::value;
 
 /// A value as stored in gather's results: void becomes std::monostate.
 template <class T>

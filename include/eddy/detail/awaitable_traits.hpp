@@ -33,7 +33,9 @@ EDDY_CORO_WRAPPER decltype(auto) call(Callable&& callable, First&& first, Rest&&
     using object = std::remove_cvref_t<First>;
     if constexpr (is_reference_wrapper<object>::value) {
       return (first.get().*callable)(std::forward<Rest>(rest)...);
-    } else if constexpr (requires { (std::forward<First>(first).*callable)(std::forward<Rest>(rest)...); }) {
+    } else if constexpr (requires {
+                           (std::forward<First>(first).*callable)(std::forward<Rest>(rest)...);
+                         }) {
       return (std::forward<First>(first).*callable)(std::forward<Rest>(rest)...);
     } else {
       return ((*std::forward<First>(first)).*callable)(std::forward<Rest>(rest)...);
@@ -41,7 +43,8 @@ EDDY_CORO_WRAPPER decltype(auto) call(Callable&& callable, First&& first, Rest&&
   } else if constexpr (std::is_member_object_pointer_v<plain>) {
     return std::invoke(std::forward<Callable>(callable), std::forward<First>(first));
   } else {
-    return std::forward<Callable>(callable)(std::forward<First>(first), std::forward<Rest>(rest)...);
+    return std::forward<Callable>(callable)(std::forward<First>(first),
+                                            std::forward<Rest>(rest)...);
   }
 }
 
@@ -134,10 +137,9 @@ coro<std::remove_cvref_t<await_result_t<std::invoke_result_t<Callable&, Args&...
 /// A callable that, called with `Args` (stored by value and passed as lvalues), returns
 /// something to await: what create_task(f, args...) and the task group's take.
 template <class Callable, class... Args>
-concept coroutine_callable = std::is_invocable_v < std::decay_t<Callable>
-&, std::unwrap_ref_decay_t<Args>&... >
-       &&awaitable<
-           std::invoke_result_t<std::decay_t<Callable>&, std::unwrap_ref_decay_t<Args>&...>>;
+concept coroutine_callable =
+    std::is_invocable_v<std::decay_t<Callable>&, std::unwrap_ref_decay_t<Args>&...> &&
+    awaitable<std::invoke_result_t<std::decay_t<Callable>&, std::unwrap_ref_decay_t<Args>&...>>;
 
 /// The coro a new task runs for create_task(callable, args...): both owned by its frame.
 template <class Callable, class... Args>

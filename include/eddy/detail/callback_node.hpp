@@ -34,7 +34,9 @@ class callback_node : public ready_node,
 
   /// Marks it cancelled; a queued timer is also taken off the heap (loop thread only).
   void cancel() noexcept;
-  [[nodiscard]] bool cancelled() const noexcept { return cancelled_.load(std::memory_order_acquire); }
+  [[nodiscard]] bool cancelled() const noexcept {
+    return cancelled_.load(std::memory_order_acquire);
+  }
   [[nodiscard]] loop_core& loop() const noexcept { return *loop_; }
 
  protected:

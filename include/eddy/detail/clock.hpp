@@ -18,7 +18,8 @@ namespace detail {
 template <class Rep, class Period>
 constexpr clock::duration to_clock_duration(std::chrono::duration<Rep, Period> delay) noexcept(
     !std::chrono::treat_as_floating_point_v<Rep>) {
-  constexpr auto longest = std::chrono::duration_cast<clock::duration>(std::chrono::hours(24 * 365 * 100));
+  constexpr auto longest =
+      std::chrono::duration_cast<clock::duration>(std::chrono::hours(24 * 365 * 100));
   if constexpr (std::chrono::treat_as_floating_point_v<Rep>) {
     if (delay.count() != delay.count()) {
       throw std::invalid_argument("eddy: a delay or timeout is NaN");

@@ -3,6 +3,8 @@
 // (DESIGN.md §6) on both routes.
 #pragma once
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <cerrno>
 #include <coroutine>
 #include <cstddef>
@@ -10,8 +12,6 @@
 #include <exception>
 #include <span>
 #include <string>
-#include <fcntl.h>
-#include <sys/stat.h>
 
 #include "eddy/detail/io_wait.hpp"
 
@@ -93,8 +93,8 @@ class file_awaiter_base : protected kernel_op, protected io_wait {
   worker_call_base* pool_call_ = nullptr;  ///< pool route, until the outcome is delivered
   pool_file_job* pool_job_ = nullptr;      ///< shared with the worker; same lifetime
   std::exception_ptr start_error_;         ///< the pool refused the call (shut down)
-  bool executor_dropped_ = false;  ///< shutdown(cancel_futures) dropped the call unrun
-  bool settled_ = false;           ///< await_resume has taken the result
+  bool executor_dropped_ = false;          ///< shutdown(cancel_futures) dropped the call unrun
+  bool settled_ = false;                   ///< await_resume has taken the result
 };
 
 /// Reads up to buffer.size() bytes at `offset` (no_offset: at the descriptor's position) into
@@ -185,7 +185,7 @@ class [[nodiscard]] file_size_awaiter final : public file_awaiter_base {
   }
 
  private:
-  struct statx status_ {};  ///< written by the kernel (or the worker)
+  struct statx status_{};  ///< written by the kernel (or the worker)
 };
 
 }  // namespace eddy::detail

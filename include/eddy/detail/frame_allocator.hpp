@@ -73,8 +73,8 @@ class frame_allocator {
     char* chunk_end = nullptr;
     unsigned chunks_taken = 0;
 
-    cache() noexcept;    ///< adopts what ended threads left in the shared pool
-    ~cache();            ///< leaves this thread's blocks and chunk rest to the shared pool
+    cache() noexcept;  ///< adopts what ended threads left in the shared pool
+    ~cache();          ///< leaves this thread's blocks and chunk rest to the shared pool
     cache(const cache&) = delete;
     cache& operator=(const cache&) = delete;
 
@@ -92,7 +92,9 @@ class frame_allocator {
   };
 
  private:
-  static constexpr std::size_t class_of(std::size_t size) noexcept { return (size + granule - 1) / granule; }
+  static constexpr std::size_t class_of(std::size_t size) noexcept {
+    return (size + granule - 1) / granule;
+  }
   static constexpr std::size_t block_size(std::size_t size_class) noexcept {
     return size_class == 0 ? granule : size_class * granule;
   }

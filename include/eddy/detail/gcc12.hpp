@@ -22,9 +22,8 @@ inline constexpr bool gcc12_coroutine_temporaries = false;
 /// An awaiter or a type with its own operator co_await: a class with constructors of its own
 /// (sleep(), a coro), never a closure.
 template <class T>
-concept member_awaitable = requires(T& value) { value.await_ready(); } || requires(T& value) {
-  value.operator co_await();
-};
+concept member_awaitable = requires(T& value) { value.await_ready(); } ||
+                           requires(T& value) { value.operator co_await(); };
 
 /// A class made without a user-written constructor and whose destruction does work: an
 /// aggregate, or a closure type with captures. Closures are neither default-constructible nor
@@ -32,15 +31,17 @@ concept member_awaitable = requires(T& value) { value.await_ready(); } || requir
 template <class T>
 inline constexpr bool built_without_constructor =
     std::is_class_v<T> && !std::is_trivially_destructible_v<T> &&
-    (std::is_aggregate_v<T> || (!std::is_default_constructible_v<T> && !std::is_copy_assignable_v<T> &&
-                                !std::is_move_assignable_v<T> && !member_awaitable<T>));
+    (std::is_aggregate_v<T> ||
+     (!std::is_default_constructible_v<T> && !std::is_copy_assignable_v<T> &&
+      !std::is_move_assignable_v<T> && !member_awaitable<T>));
 
 /// True when an argument of forwarding type `T` (a reference for an lvalue, the plain type for
 /// an rvalue) is a temporary that GCC 12 would destroy twice if written inside a co_await.
 /// Lvalues are never refused: the function copies them and the named original is unaffected.
 template <class T>
 inline constexpr bool gcc12_destroys_twice =
-    gcc12_coroutine_temporaries && !std::is_lvalue_reference_v<T> && built_without_constructor<std::remove_cvref_t<T>>;
+    gcc12_coroutine_temporaries && !std::is_lvalue_reference_v<T> &&
+    built_without_constructor<std::remove_cvref_t<T>>;
 
 /// Any of Ts.
 template <class... Ts>

@@ -20,24 +20,30 @@ using socket_length = unsigned int;
 
 /// What an io_op asks the kernel to do. The arguments each one reads are listed beside it.
 enum class io_opcode : std::uint8_t {
-  nop,      ///< nothing; completes with 0
-  poll,     ///< fd, flags = POLLIN/POLLOUT mask; result = the returned revents
-  recv,     ///< fd, buffer, length, flags = MSG_*; result = bytes received
-  send,     ///< fd, buffer, length, flags = MSG_* (MSG_NOSIGNAL is always added); result = bytes sent
-  accept,   ///< fd, address, address_length (in/out), flags = SOCK_NONBLOCK|SOCK_CLOEXEC...; result = new fd
+  nop,   ///< nothing; completes with 0
+  poll,  ///< fd, flags = POLLIN/POLLOUT mask; result = the returned revents
+  recv,  ///< fd, buffer, length, flags = MSG_*; result = bytes received
+  send,  ///< fd, buffer, length, flags = MSG_* (MSG_NOSIGNAL is always added); result = bytes sent
+  accept,   ///< fd, address, address_length (in/out), flags = SOCK_NONBLOCK|SOCK_CLOEXEC...; result
+            ///< = new fd
   connect,  ///< fd, address, address_length; result = 0
   read,     ///< fd, buffer, length, offset (no_offset = current position); result = bytes read
   write,    ///< fd, buffer, length, offset (no_offset = current position); result = bytes written
-  sendmsg,  ///< fd, buffer = msghdr*, flags = MSG_* (MSG_NOSIGNAL is always added); result = bytes sent
-  recvmsg,  ///< fd, buffer = msghdr* (msg_namelen, msg_flags written back), flags = MSG_*; result = bytes received
-  openat,   ///< fd = directory (AT_FDCWD), buffer = NUL-terminated path, flags = O_*, length = mode bits; result = new fd
+  sendmsg,  ///< fd, buffer = msghdr*, flags = MSG_* (MSG_NOSIGNAL is always added); result = bytes
+            ///< sent
+  recvmsg,  ///< fd, buffer = msghdr* (msg_namelen, msg_flags written back), flags = MSG_*; result =
+            ///< bytes received
+  openat,   ///< fd = directory (AT_FDCWD), buffer = NUL-terminated path, flags = O_*, length = mode
+            ///< bits; result = new fd
   close,    ///< fd; result = 0
   fsync,    ///< fd, flags = fsync_datasync or 0; result = 0
-  statx,    ///< fd (the open file itself: AT_EMPTY_PATH), buffer = struct statx*, length = STATX_* mask; result = 0
+  statx,    ///< fd (the open file itself: AT_EMPTY_PATH), buffer = struct statx*, length = STATX_*
+            ///< mask; result = 0
   // Multishot operations (only where backend::supports_multishot()): one submit, a completion
   // per event. io_op::more says whether another completion will follow.
   accept_multishot,  ///< fd, flags = SOCK_NONBLOCK|SOCK_CLOEXEC...; each result = a new fd
-  recv_multishot,    ///< fd, flags = MSG_*; each result = bytes, at `buffer` (the backend's) during on_complete
+  recv_multishot,    ///< fd, flags = MSG_*; each result = bytes, at `buffer` (the backend's) during
+                     ///< on_complete
 };
 
 /// io_op::flags for io_opcode::fsync: flush the data only (fdatasync), not all metadata.

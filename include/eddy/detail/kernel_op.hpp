@@ -30,8 +30,10 @@ class kernel_op : public io_op {
     if (in_flight_) {
       // The loop drains every operation before it lets go of the memory they use; reaching
       // here would let the kernel write into freed memory, so stop loudly instead.
-      std::fprintf(stderr, "eddy: an I/O operation (opcode %d) was destroyed while the kernel still uses it\n",
-                   static_cast<int>(opcode));
+      std::fprintf(
+          stderr,
+          "eddy: an I/O operation (opcode %d) was destroyed while the kernel still uses it\n",
+          static_cast<int>(opcode));
       std::abort();
     }
   }

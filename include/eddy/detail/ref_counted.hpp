@@ -60,7 +60,8 @@ class ref_counted {
   }
 
  private:
-  using counter = std::conditional_t<Counting == ref_counting::atomic, std::atomic<std::uint32_t>, std::uint32_t>;
+  using counter = std::conditional_t<Counting == ref_counting::atomic, std::atomic<std::uint32_t>,
+                                     std::uint32_t>;
   counter references_;
 };
 

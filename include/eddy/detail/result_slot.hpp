@@ -34,7 +34,8 @@ class result_slot {
 /// Whether a finished owner must call destroy() at all (a compile-time answer spares a test of
 /// the owner's status on every destruction).
 template <class T>
-inline constexpr bool result_needs_destroy = !std::is_void_v<T> && !std::is_trivially_destructible_v<T>;
+inline constexpr bool result_needs_destroy =
+    !std::is_void_v<T> && !std::is_trivially_destructible_v<T>;
 
 template <>
 class result_slot<void> {

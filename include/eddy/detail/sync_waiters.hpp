@@ -181,8 +181,8 @@ class sync_loop_binding {
   /// Cheap when used correctly: one thread-local read and a compare. The bound loop may be
   /// gone (its address reused by another loop), so it is reached only through its id.
   void check_thread(const char* what) const {
-    if (loop_id_ != 0 && (running_loop_on_thread == nullptr || running_loop_on_thread->id() != loop_id_))
-        [[unlikely]] {
+    if (loop_id_ != 0 && (running_loop_on_thread == nullptr ||
+                          running_loop_on_thread->id() != loop_id_)) [[unlikely]] {
       loop_core::check_usable_if_alive(loop_, loop_id_, what);
     }
   }

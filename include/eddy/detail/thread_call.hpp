@@ -157,12 +157,13 @@ class executor_future_state final : public future_state<R> {
 
 /// run_in_executor's body (event_loop::run_in_executor and eddy::run_in_executor).
 template <class Function, class... Args>
-future<thread_result_t<Function, Args...>> start_in_executor(loop_core& loop, thread_pool_executor* executor,
+future<thread_result_t<Function, Args...>> start_in_executor(loop_core& loop,
+                                                             thread_pool_executor* executor,
                                                              Function&& function, Args&&... args) {
   using result_type = thread_result_t<Function, Args...>;
   loop.check_usable("run_in_executor");
   auto* call = new worker_call_for<Function, Args...>(std::forward<Function>(function),
-                                                     std::forward<Args>(args)...);
+                                                      std::forward<Args>(args)...);
   executor_future_state<result_type>* state = nullptr;
   try {
     state = new executor_future_state<result_type>(loop, call);

@@ -32,7 +32,6 @@ class concurrent_state_base : public ref_counted<concurrent_state_base, ref_coun
   /// readable without it.
   enum class status : std::uint8_t { pending, running, finished, failed, cancelled };
 
-
   [[nodiscard]] status state() const noexcept { return status_.load(std::memory_order_acquire); }
   [[nodiscard]] bool done() const noexcept {
     status now = state();
@@ -211,7 +210,7 @@ class pool_call final : public concurrent_state<R>, public thread_work {
   static void publish_outcome(thread_work& work) noexcept {
     auto& self = static_cast<pool_call&>(work);
     self.concurrent_state_base::publish(self.exception_ ? concurrent_state_base::status::failed
-                                                         : concurrent_state_base::status::finished);
+                                                        : concurrent_state_base::status::finished);
     self.release();
   }
 
@@ -237,7 +236,10 @@ class coroutine_call final : public concurrent_state<T> {
   /// The task will start in a copy of the submitting thread's context (asyncio's task gets
   /// that of the call_soon_threadsafe handle that creates it).
   coroutine_call(coro<T> body, loop_core& loop)
-      : body_(std::move(body)), loop_(&loop), mailbox_(&mailbox_of(loop)), context_(capture_context()) {
+      : body_(std::move(body)),
+        loop_(&loop),
+        mailbox_(&mailbox_of(loop)),
+        context_(capture_context()) {
     mailbox_->add_ref();
     start_mail_.owner = this;
     start_mail_.deliver = &start_on_loop;
@@ -270,7 +272,8 @@ class coroutine_call final : public concurrent_state<T> {
     if (loop_open && !self.done()) {
       try {
         context_scope in_context(self.context_);
-        task<void> started = spawn_task(*self.loop_, settle_from(std::move(self.body_), concurrent_ref<coroutine_call>(&self)));
+        task<void> started = spawn_task(
+            *self.loop_, settle_from(std::move(self.body_), concurrent_ref<coroutine_call>(&self)));
         self.task_ = started.state();
       } catch (...) {
         self.settle_exception(std::current_exception());
@@ -331,10 +334,10 @@ class coroutine_call final : public concurrent_state<T> {
     }
   }
 
-  coro<T> body_;      ///< the caller's thread until posted, then the loop's
-  loop_core* loop_;   ///< used on the loop's thread only
+  coro<T> body_;     ///< the caller's thread until posted, then the loop's
+  loop_core* loop_;  ///< used on the loop's thread only
   loop_mailbox* mailbox_;
-  context_cell* context_;  ///< the submitting thread's (a copy; null: empty)
+  context_cell* context_;      ///< the submitting thread's (a copy; null: empty)
   task_base* task_ = nullptr;  ///< loop thread only: the task, while its body runs
   message start_mail_;
   message cancel_mail_;

@@ -18,10 +18,9 @@ namespace eddy::detail {
 /// `function(args...)` can run on another thread: both are copied or moved into the call (as
 /// std::thread does) and invoked there as rvalues.
 template <class Function, class... Args>
-concept thread_callable =
-    std::is_constructible_v<std::decay_t<Function>, Function> &&
-    (std::is_constructible_v<std::decay_t<Args>, Args> && ...) &&
-    std::is_invocable_v<std::decay_t<Function>, std::decay_t<Args>...>;
+concept thread_callable = std::is_constructible_v<std::decay_t<Function>, Function> &&
+                          (std::is_constructible_v<std::decay_t<Args>, Args> && ...) &&
+                          std::is_invocable_v<std::decay_t<Function>, std::decay_t<Args>...>;
 
 /// What to_thread / run_in_executor / submit yield: the function's result, by value (a result
 /// returned by reference is copied on the worker thread, so nothing refers into its frame).
@@ -56,8 +55,8 @@ class stored_invocation {
 /// Runs `invocation` on the worker, records its value or exception, then destroys the
 /// callable and its arguments there, before anyone is told the outcome.
 template <class R, class Function, class... Args>
-void run_and_record(stored_invocation<Function, Args...>& invocation, result_slot<R>& value, bool& has_value,
-                    std::exception_ptr& exception) noexcept {
+void run_and_record(stored_invocation<Function, Args...>& invocation, result_slot<R>& value,
+                    bool& has_value, std::exception_ptr& exception) noexcept {
   try {
     if constexpr (std::is_void_v<R>) {
       invocation();

@@ -62,11 +62,15 @@ constexpr std::size_t first_bits = 12;
 constexpr std::size_t upper_bits = 6;
 constexpr std::size_t level_count = 10;
 
-constexpr std::size_t bits_of(std::size_t level) noexcept { return level == 0 ? first_bits : upper_bits; }
+constexpr std::size_t bits_of(std::size_t level) noexcept {
+  return level == 0 ? first_bits : upper_bits;
+}
 constexpr std::size_t shift_of(std::size_t level) noexcept {
   return level == 0 ? 0 : first_bits + (level - 1) * upper_bits;
 }
-constexpr std::size_t slots_in(std::size_t level) noexcept { return std::size_t{1} << bits_of(level); }
+constexpr std::size_t slots_in(std::size_t level) noexcept {
+  return std::size_t{1} << bits_of(level);
+}
 /// Where a level's slots start in the wheel's flat slot array.
 constexpr std::size_t first_slot_of(std::size_t level) noexcept {
   return level == 0 ? 0 : slots_in(0) + (level - 1) * slots_in(1);
@@ -151,7 +155,8 @@ class timer_wheel {
       // Equal deadlines are rare (the clock counts nanoseconds), so the tie-breaker's read of
       // the nodes is too.
       std::sort(due_.begin(), due_.end(), [](const timer_entry& a, const timer_entry& b) {
-        return a.deadline < b.deadline || (a.deadline == b.deadline && a.node->sequence < b.node->sequence);
+        return a.deadline < b.deadline ||
+               (a.deadline == b.deadline && a.node->sequence < b.node->sequence);
       });
     }
     count_ -= due_.size();
@@ -295,7 +300,8 @@ class timer_wheel {
           first = (word + 1) * 64 - base;
           continue;
         }
-        const std::size_t slot = word * 64 + static_cast<std::size_t>(std::countr_zero(later)) - base;
+        const std::size_t slot =
+            word * 64 + static_cast<std::size_t>(std::countr_zero(later)) - base;
         if (slots_[base + slot].empty()) {
           // Bits are cleared lazily: cancelling a timer does not know its slot.
           clear_occupied(base + slot);

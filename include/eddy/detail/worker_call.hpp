@@ -86,9 +86,7 @@ class worker_call_base : public thread_work, public mail_node, public recycled {
   /// races, worker vs owner and worker vs shutdown, are decided here.
   enum class phase : std::uint8_t { created, queued, running, cancelled, discarded };
 
-  worker_call_base() noexcept {
-    deliver = &delivered;
-  }
+  worker_call_base() noexcept { deliver = &delivered; }
   virtual ~worker_call_base();
 
   void release() noexcept {
@@ -114,10 +112,12 @@ class worker_call_base : public thread_work, public mail_node, public recycled {
   /// Worker, after the call (or shutdown, after discarding): hands the outcome to the loop.
   void send_back() noexcept;
 
-  static void publish_work(thread_work& work) noexcept { static_cast<worker_call_base&>(work).send_back(); }
+  static void publish_work(thread_work& work) noexcept {
+    static_cast<worker_call_base&>(work).send_back();
+  }
   static void discard_work(thread_work& work) noexcept;
 
-  std::exception_ptr exception_;  ///< written by the worker before send_back
+  std::exception_ptr exception_;     ///< written by the worker before send_back
   context_cell* context_ = nullptr;  ///< what the worker runs the call in (see run_in)
 
  private:
@@ -200,6 +200,6 @@ class worker_call_of final : public worker_call<R> {
 
 template <class Function, class... Args>
 using worker_call_for = worker_call_of<thread_result_t<Function, Args...>, std::decay_t<Function>,
-                                   std::decay_t<Args>...>;
+                                       std::decay_t<Args>...>;
 
 }  // namespace eddy::detail

@@ -1,10 +1,10 @@
 // eddy::address: an IPv4, IPv6 or Unix socket address.
 #pragma once
 
+#include <sys/socket.h>
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <sys/socket.h>
 
 namespace eddy {
 

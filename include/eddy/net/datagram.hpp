@@ -13,9 +13,9 @@
 #include <utility>
 
 #include "eddy/coro.hpp"
+#include "eddy/net/address.hpp"
 #include "eddy/net/detail/datagram_awaiter.hpp"
 #include "eddy/net/received_datagram.hpp"
-#include "eddy/net/address.hpp"
 #include "eddy/net/socket.hpp"
 #include "eddy/optional_arg.hpp"
 

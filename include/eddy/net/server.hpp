@@ -37,10 +37,12 @@ coro<void> await_client_result(Awaitable awaitable) {
 class client_handler {
  public:
   template <class Callback>
-  explicit client_handler(Callback callback) : callback_(std::make_shared<holder<Callback>>(std::move(callback))) {}
+  explicit client_handler(Callback callback)
+      : callback_(std::make_shared<holder<Callback>>(std::move(callback))) {}
 
   /// Starts the callback for one connection.
-  EDDY_DETAIL_OWNING_CORO_WRAPPER coro<void> operator()(stream_reader reader, stream_writer writer) const {
+  EDDY_DETAIL_OWNING_CORO_WRAPPER coro<void> operator()(stream_reader reader,
+                                                        stream_writer writer) const {
     return callback_->start(std::move(reader), std::move(writer));
   }
 
@@ -52,8 +54,10 @@ class client_handler {
   template <class Callback>
   struct holder final : holder_base {
     explicit holder(Callback callback) : callback(std::move(callback)) {}
-    EDDY_DETAIL_OWNING_CORO_WRAPPER coro<void> start(stream_reader reader, stream_writer writer) override {
-      if constexpr (std::is_same_v<std::invoke_result_t<Callback&, stream_reader, stream_writer>, coro<void>>) {
+    EDDY_DETAIL_OWNING_CORO_WRAPPER coro<void> start(stream_reader reader,
+                                                     stream_writer writer) override {
+      if constexpr (std::is_same_v<std::invoke_result_t<Callback&, stream_reader, stream_writer>,
+                                   coro<void>>) {
         return callback(std::move(reader), std::move(writer));
       } else {
         return await_client_result(callback(std::move(reader), std::move(writer)));
@@ -136,11 +140,12 @@ namespace detail {
 /// start_server(...) (detail/gcc12.hpp); says so at compile time.
 template <class Callback>
 constexpr void refuse_gcc12_temporary_callback() {
-  static_assert(!gcc12_destroys_twice<Callback>,
-                "eddy::start_server / start_unix_server: GCC 12 destroys twice a lambda with captures "
-                "created inside a co_await expression (docs/coroutine-lifetimes.md, trap 5). Name it first "
-                "and pass the name: auto handle = [state](eddy::stream_reader r, eddy::stream_writer w) "
-                "-> eddy::coro<void> { ... }; co_await eddy::start_server(handle, host, port);");
+  static_assert(
+      !gcc12_destroys_twice<Callback>,
+      "eddy::start_server / start_unix_server: GCC 12 destroys twice a lambda with captures "
+      "created inside a co_await expression (docs/coroutine-lifetimes.md, trap 5). Name it first "
+      "and pass the name: auto handle = [state](eddy::stream_reader r, eddy::stream_writer w) "
+      "-> eddy::coro<void> { ... }; co_await eddy::start_server(handle, host, port);");
 }
 
 coro<server> start_tcp_server(client_handler handler, std::string host, std::uint16_t port,
@@ -155,18 +160,20 @@ coro<server> start_unix_server_with(client_handler handler, std::string path,
 /// (stream_reader, stream_writer) and returning coro<void> or another awaitable; it is copied
 /// (or moved) once into the server, which keeps it alive until the last connection's handler
 /// has returned. On GCC 12, a lambda with captures written inside the co_await is refused at
-/// compile time (docs/coroutine-lifetimes.md, trap 5): name it first and pass the name. host "" means every interface; host resolving to several addresses
-/// binds each (IPv6 sockets get IPV6_V6ONLY). port 0 lets the kernel pick (see sockets()).
+/// compile time (docs/coroutine-lifetimes.md, trap 5): name it first and pass the name. host ""
+/// means every interface; host resolving to several addresses binds each (IPv6 sockets get
+/// IPV6_V6ONLY). port 0 lets the kernel pick (see sockets()).
 ///
 /// Throws gai_error when host does not resolve, std::system_error when a bind fails
 /// (EADDRINUSE, EACCES, ...), std::invalid_argument for bad options.
 template <class Callback>
   requires std::invocable<std::decay_t<Callback>&, stream_reader, stream_writer>
-EDDY_DETAIL_OWNING_CORO_WRAPPER [[nodiscard]] coro<server> start_server(Callback&& callback, std::string host, std::uint16_t port,
-                                        server_options options = {}) {
+EDDY_DETAIL_OWNING_CORO_WRAPPER [[nodiscard]] coro<server> start_server(
+    Callback&& callback, std::string host, std::uint16_t port, server_options options = {}) {
   detail::refuse_gcc12_temporary_callback<Callback>();
-  return detail::start_tcp_server(detail::client_handler(std::decay_t<Callback>(std::forward<Callback>(callback))),
-                                  std::move(host), port, options);
+  return detail::start_tcp_server(
+      detail::client_handler(std::decay_t<Callback>(std::forward<Callback>(callback))),
+      std::move(host), port, options);
 }
 
 /// As start_server, on the Unix socket at path (asyncio.start_unix_server). A stale socket
@@ -174,11 +181,12 @@ EDDY_DETAIL_OWNING_CORO_WRAPPER [[nodiscard]] coro<server> start_server(Callback
 /// still the one the server bound (see server::close()).
 template <class Callback>
   requires std::invocable<std::decay_t<Callback>&, stream_reader, stream_writer>
-EDDY_DETAIL_OWNING_CORO_WRAPPER [[nodiscard]] coro<server> start_unix_server(Callback&& callback, std::string path,
-                                             server_options options = {}) {
+EDDY_DETAIL_OWNING_CORO_WRAPPER [[nodiscard]] coro<server> start_unix_server(
+    Callback&& callback, std::string path, server_options options = {}) {
   detail::refuse_gcc12_temporary_callback<Callback>();
   return detail::start_unix_server_with(
-      detail::client_handler(std::decay_t<Callback>(std::forward<Callback>(callback))), std::move(path), options);
+      detail::client_handler(std::decay_t<Callback>(std::forward<Callback>(callback))),
+      std::move(path), options);
 }
 
 }  // namespace eddy

@@ -14,9 +14,9 @@
 #include <vector>
 
 #include "eddy/coro.hpp"
-#include "eddy/net/detail/stream_state.hpp"
 #include "eddy/generator.hpp"
 #include "eddy/net/address.hpp"
+#include "eddy/net/detail/stream_state.hpp"
 #include "eddy/net/socket.hpp"
 #include "eddy/net/stream_errors.hpp"
 #include "eddy/net/stream_options.hpp"
@@ -178,8 +178,8 @@ class stream_writer {
 
   /// Waits while more than the high-water mark is unsent, until at most the low-water mark
   /// is (returns at once otherwise, without suspending). Throws the exception set with the
-  /// reader's set_exception() at once, before any wait, as asyncio's drain(). Throws the connection's error as
-  /// std::system_error (EPIPE, ECONNRESET, ...) once it failed, and
+  /// reader's set_exception() at once, before any wait, as asyncio's drain(). Throws the
+  /// connection's error as std::system_error (EPIPE, ECONNRESET, ...) once it failed, and
   /// std::system_error(ECONNRESET, "drain: Connection lost") once close() or abort() was
   /// called, at once and on both backends, whether or not the buffer has been flushed yet
   /// (close() still sends it; wait_closed() waits for that). A drain() already waiting when
@@ -286,10 +286,10 @@ std::pair<stream_reader, stream_writer> open_streams(socket connected, stream_op
 /// Connects to host:port (asyncio.open_connection): resolves with eddy::getaddrinfo (a literal
 /// address needs no lookup) and tries each address in turn, or, with
 /// options.happy_eyeballs_delay, staggered (RFC 8305: the first to connect wins, the other
-/// attempts are cancelled). Throws std::invalid_argument for a negative delay. Throws gai_error when the host does
-/// not resolve, std::system_error (ECONNREFUSED, ...) when no address accepts: the one error,
-/// or, when they differ, the first with a message listing all. Cancel safety: cancelling
-/// stops the attempt at once and closes its socket.
+/// attempts are cancelled). Throws std::invalid_argument for a negative delay. Throws gai_error
+/// when the host does not resolve, std::system_error (ECONNREFUSED, ...) when no address accepts:
+/// the one error, or, when they differ, the first with a message listing all. Cancel safety:
+/// cancelling stops the attempt at once and closes its socket.
 [[nodiscard]] coro<std::pair<stream_reader, stream_writer>> open_connection(
     std::string host, std::uint16_t port, connection_options options = {});
 

@@ -104,8 +104,7 @@ class barrier {
   phase state_ = phase::filling;
 };
 
-class [[nodiscard]] barrier::wait_awaiter : public detail::sync_waiter,
-                                             private detail::ready_node {
+class [[nodiscard]] barrier::wait_awaiter : public detail::sync_waiter, private detail::ready_node {
  public:
   explicit wait_awaiter(barrier& target) noexcept : barrier_(&target) {}
 

@@ -110,13 +110,16 @@ class condition {
   lock* lock_;
   detail::sync_waiter_list waiters_;  ///< tasks in wait() that have not been notified yet
   /// Notified, not yet returned (see wait_awaiter).
-  detail::intrusive_list<detail::condition_notified_node, &detail::condition_notified_node::notified_links> notified_;
+  detail::intrusive_list<detail::condition_notified_node,
+                         &detail::condition_notified_node::notified_links>
+      notified_;
   detail::sync_loop_binding binding_;
 };
 
 /// The awaiter of wait(). It moves through two lists: the condition's waiters, then (once
 /// notified or cancelled) the lock's queue; it is woken only when it holds the lock again.
-class [[nodiscard]] condition::wait_awaiter : public detail::sync_waiter, public detail::condition_notified_node {
+class [[nodiscard]] condition::wait_awaiter : public detail::sync_waiter,
+                                              public detail::condition_notified_node {
  public:
   explicit wait_awaiter(condition& target) : condition_(&target) {}
   /// Before it is awaited only (as every sync awaiter): the new one starts unlinked.
@@ -202,7 +205,7 @@ class [[nodiscard]] condition::wait_awaiter : public detail::sync_waiter, public
     return false;
   }
 
-  condition* condition_;  ///< null once the condition is destroyed (see join_notified)
+  condition* condition_;      ///< null once the condition is destroyed (see join_notified)
   bool in_notified_ = false;  ///< linked into the condition's notified waiters
   bool notified_ = false;     ///< notify() picked this waiter
   bool reacquiring_ = false;  ///< in the lock's queue (notified or cancelled)

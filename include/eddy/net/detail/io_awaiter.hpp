@@ -25,7 +25,9 @@ class io_awaiter_base : protected kernel_op, protected io_wait {
   bool await_suspend(std::coroutine_handle<> awaiting) { return suspend_on(awaiting, *this); }
 
  protected:
-  explicit io_awaiter_base(const char* what) noexcept : io_wait(what) { on_completion<&completed>(); }
+  explicit io_awaiter_base(const char* what) noexcept : io_wait(what) {
+    on_completion<&completed>();
+  }
 
   /// The operation's result (>= 0); throws cancelled_error or std::system_error.
   std::int64_t finish() { return settle_or_throw(result); }
@@ -49,7 +51,8 @@ class [[nodiscard]] recv_into_awaiter final : public io_awaiter_base {
 
 class [[nodiscard]] recv_awaiter final : public io_awaiter_base {
  public:
-  recv_awaiter(int fd_to_read, std::size_t max_bytes) : io_awaiter_base("sock_recv"), data_(max_bytes, '\0') {
+  recv_awaiter(int fd_to_read, std::size_t max_bytes)
+      : io_awaiter_base("sock_recv"), data_(max_bytes, '\0') {
     opcode = io_opcode::recv;
     fd = fd_to_read;
     buffer = data_.data();

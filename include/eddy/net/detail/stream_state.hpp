@@ -60,7 +60,8 @@ class connection_registry {
   std::size_t count_ = 0;
 };
 
-class stream_state : private registry_node, public ref_counted<stream_state, ref_counting::single_thread> {
+class stream_state : private registry_node,
+                     public ref_counted<stream_state, ref_counting::single_thread> {
  public:
   /// What the descriptor is: a socket uses recv/send; a pipe end uses read/write (recv on a
   /// pipe fails with ENOTSOCK).
