@@ -71,7 +71,7 @@ failed=0
 # The tracked files that are still there (a file deleted in the work tree but not yet in the
 # index is listed by git ls-files all the same).
 run_clang_format() {
-  local log=build/lint-clang-format.log started=$SECONDS status=0 file count
+  local log=build/lint-clang-format.log started=$SECONDS status=0 file
   local files=() bad=()
   while IFS= read -r -d '' file; do
     [[ -f $file ]] && files+=("$file")
@@ -86,16 +86,24 @@ run_clang_format() {
   # One "<file>:<line>:<col>: error: code should be clang-formatted" per place to change.
   mapfile -t bad < <(sed -n 's/^\(.*\):[0-9]*:[0-9]*: error: code should be clang-formatted.*/\1/p' \
                        "$log" | sort -u)
-  count=${#bad[@]}
-  if [[ $status == 0 ]]; then
-    summary+=("lint: clang-format: OK ($((SECONDS - started))s)")
-  elif [[ $count != 0 ]]; then
-    printf '  needs formatting: %s\n' "${bad[@]}"
-    summary+=("lint: clang-format: $count files need formatting ($((SECONDS - started))s, log $log)")
+  report clang-format "$status" "$log" $((SECONDS - started)) "files need formatting" \
+    "needs formatting: " "${bad[@]}"
+}
+
+# report <tool> <exit status> <log> <seconds> <what the items are> <item prefix> <item>...:
+# lists the items and adds the tool's summary line (OK only when it exited 0 with no item).
+report() {
+  local tool=$1 status=$2 log=$3 seconds=$4 noun=$5 prefix=$6
+  shift 6
+  if [[ $status == 0 && $# == 0 ]]; then
+    summary+=("lint: $tool: OK (${seconds}s)")
+  elif [[ $# != 0 ]]; then
+    printf "  $prefix%s\n" "$@"
+    summary+=("lint: $tool: $# $noun (${seconds}s, log $log)")
     failed=1
   else
     tail -n 20 "$log" >&2
-    summary+=("lint: clang-format: FAILED (exit $status, log $log)")
+    summary+=("lint: $tool: FAILED (exit $status, log $log)")
     failed=1
   fi
 }
@@ -104,7 +112,7 @@ run_clang_format() {
 # src/**/*.cpp and examples/*.cpp as they are on disk; each must be in the compilation database
 # (a file added since the build directory was configured is not: re-run cmake there).
 run_clang_tidy() {
-  local log=build/lint-clang-tidy.log started=$SECONDS status=0 file count
+  local log=build/lint-clang-tidy.log started=$SECONDS status=0 file
   local files=() patterns=() unlisted=() findings=()
   shopt -s globstar nullglob
   files=(src/**/*.cpp examples/*.cpp)
@@ -129,18 +137,7 @@ run_clang_tidy() {
   # A header's finding is reported once per translation unit that includes it: count places.
   mapfile -t findings < <(grep -E '^[^ ].*:[0-9]+:[0-9]+: (warning|error): .*\[[^]]+\]$' "$log" |
                             sed "s|^$repo_root/||" | sort -u)
-  count=${#findings[@]}
-  if [[ $status == 0 && $count == 0 ]]; then
-    summary+=("lint: clang-tidy: OK ($((SECONDS - started))s)")
-  elif [[ $count != 0 ]]; then
-    printf '  %s\n' "${findings[@]}"
-    summary+=("lint: clang-tidy: $count findings ($((SECONDS - started))s, log $log)")
-    failed=1
-  else
-    tail -n 20 "$log" >&2
-    summary+=("lint: clang-tidy: FAILED (exit $status, log $log)")
-    failed=1
-  fi
+  report clang-tidy "$status" "$log" $((SECONDS - started)) findings "" "${findings[@]}"
 }
 
 run_clang_format

@@ -196,10 +196,6 @@ std::int64_t file_awaiter_base::settle_file() {
   return outcome;
 }
 
-void file_awaiter_base::throw_system_error(std::int64_t outcome) const {
-  throw std::system_error(static_cast<int>(-outcome), std::system_category(), what());
-}
-
 int file_open_awaiter::await_resume() {
   // A cancelled open that completed anyway: the descriptor would have no owner, so close it
   // and let the cancellation take effect.

@@ -104,6 +104,13 @@ class pipe_read_awaiter final : kernel_op, io_wait {
   int& started_count_;
 };
 
+/// A task that reads once from `fd` through a pipe_read_awaiter.
+eddy::task<std::size_t> start_reader(int fd, std::string& data, int& started) {
+  return eddy::create_task([fd, &data, &started]() -> eddy::coro<std::size_t> {
+    co_return co_await pipe_read_awaiter(fd, data, started);
+  });
+}
+
 }  // namespace
 
 TEST_CASE("a kernel_op is in flight from its start until its completion", "[io_wait]") {
@@ -149,9 +156,7 @@ TEST_CASE("an io_wait delivers the operation's result", "[io_wait]") {
     pipe_ends pipe;
     std::string data;
     int started = 0;
-    auto reader = eddy::create_task([&]() -> eddy::coro<std::size_t> {
-      co_return co_await pipe_read_awaiter(pipe.read_end, data, started);
-    });
+    auto reader = start_reader(pipe.read_end, data, started);
     co_await eddy_test::run_briefly();
     pipe.put("hello");
     CHECK(co_await reader == 5);
@@ -166,9 +171,7 @@ TEST_CASE("cancelling an io_wait stops the operation and resumes the task after 
     pipe_ends pipe;
     std::string data;
     int started = 0;
-    auto reader = eddy::create_task([&]() -> eddy::coro<std::size_t> {
-      co_return co_await pipe_read_awaiter(pipe.read_end, data, started);
-    });
+    auto reader = start_reader(pipe.read_end, data, started);
     co_await eddy_test::run_briefly();
     REQUIRE(started == 1);
     reader.cancel("enough");

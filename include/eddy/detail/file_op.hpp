@@ -73,8 +73,6 @@ class file_awaiter_base : protected kernel_op, protected io_wait {
     return outcome;
   }
 
-  [[noreturn]] void throw_system_error(std::int64_t outcome) const;
-
   /// The result is a descriptor that must be closed if no one takes it (openat).
   bool result_is_descriptor_ = false;
 

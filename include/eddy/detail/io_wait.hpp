@@ -96,9 +96,14 @@ class io_wait : public wait_base {
   std::int64_t settle_or_throw(std::int64_t result) {
     const std::int64_t outcome = settle(result);
     if (outcome < 0) {
-      throw std::system_error(static_cast<int>(-outcome), std::system_category(), what_);
+      throw_system_error(outcome);
     }
     return outcome;
+  }
+
+  /// Throws std::system_error(-outcome, what) for a failed operation's result.
+  [[noreturn]] void throw_system_error(std::int64_t outcome) const {
+    throw std::system_error(static_cast<int>(-outcome), std::system_category(), what_);
   }
 
   /// Ends a wait whose result is kept elsewhere (bytes received into a stream's buffer, a
