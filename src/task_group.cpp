@@ -49,6 +49,7 @@ void task_group::adopt(const any_task& child) {
   auto* link = new member;
   link->group = this;
   link->task = child;
+  link->waiter = parent_.state();  // a child is awaited by the group's task (call graphs)
   link->on_done = &child_done;
   link->run = &look_at_finished_child;
   members_.push_front(*link);

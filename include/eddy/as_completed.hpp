@@ -25,6 +25,8 @@ namespace detail {
 template <class Child>
 class completion_order final : timer_node, wait_base {
  public:
+  [[nodiscard]] std::string describe_wait() const override { return "as_completed"; }
+
   completion_order(std::vector<Child> children, std::vector<bool> owned,
                    std::optional<clock::duration> limit)
       : children_(std::move(children)), owned_(std::move(owned)), links_(children_.size()) {

@@ -4,10 +4,12 @@
 #include <coroutine>
 #include <exception>
 #include <memory>
+#include <source_location>
 #include <type_traits>
 #include <utility>
 
 #include "eddy/detail/frame_allocator.hpp"
+#include "eddy/detail/frame_record.hpp"
 #include "eddy/errors.hpp"
 
 // Clang's coroutine lifetime checks (clang 18+), opt-in with -DEDDY_CORO_LIFETIME_CHECKS=1:
@@ -112,12 +114,37 @@ class coro_result<void> {
 };
 
 template <class T>
-class coro_promise : public coro_result<T> {
+class coro_promise : public coro_result<T>, public frame_record {
  public:
   coro<T> get_return_object() noexcept;
 
-  /// Lazy: nothing runs until the coro is awaited or becomes a task's body.
-  std::suspend_always initial_suspend() noexcept { return {}; }
+  /// Every `co_await` in an eddy coroutine passes through here: it records where the frame
+  /// suspends (for call graphs) and leaves the awaitable as it was written, so operator
+  /// co_await and the awaiter's own rules apply unchanged.
+  template <class Awaitable>
+  written_awaitable<Awaitable> await_transform(
+      Awaitable&& awaitable, std::source_location here = std::source_location::current()) noexcept {
+    where = here;
+    return written_awaitable<Awaitable>(std::forward<Awaitable>(awaitable));
+  }
+  /// `co_await fetch()`: as above, and the awaited coro is linked below this frame while it
+  /// runs, so a call graph can walk down to it.
+  template <class U>
+  typename coro<U>::nested_awaiter await_transform(
+      coro<U>&& awaited, std::source_location here = std::source_location::current()) noexcept {
+    where = here;
+    return typename coro<U>::nested_awaiter(awaited.handle_, *this);
+  }
+
+  /// Lazy: nothing runs until the coro is awaited or becomes a task's body. Until its first
+  /// co_await, the frame's `where` names the coroutine itself (the function, and a line of its
+  /// body: its closing brace under GCC, its opening one under clang), as the compiler calls
+  /// this from inside the coroutine.
+  std::suspend_always initial_suspend(
+      std::source_location here = std::source_location::current()) noexcept {
+    where = here;
+    return {};
+  }
 
   struct final_awaiter {
     bool await_ready() noexcept { return false; }
@@ -199,8 +226,31 @@ class [[nodiscard]] EDDY_DETAIL_CORO_RETURN_TYPE coro {
     }
     T await_resume() { return handle_.promise().get(); }
 
+   protected:
+    [[nodiscard]] std::coroutine_handle<promise_type> handle() const noexcept { return handle_; }
+
    private:
     std::coroutine_handle<promise_type> handle_;
+  };
+
+  /// The awaiter when an eddy coroutine awaits this coro: as awaiter, and `parent`'s frame
+  /// record points down to this coro's while it runs.
+  class nested_awaiter : public awaiter {
+   public:
+    nested_awaiter(std::coroutine_handle<promise_type> handle,
+                   detail::frame_record& parent) noexcept
+        : awaiter(handle), parent_(&parent) {}
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting) noexcept {
+      parent_->awaiting = &this->handle().promise();
+      return awaiter::await_suspend(awaiting);
+    }
+    T await_resume() {
+      parent_->awaiting = nullptr;
+      return awaiter::await_resume();
+    }
+
+   private:
+    detail::frame_record* parent_;
   };
 
   /// `co_await std::move(c)` or `co_await f()`: runs it to completion in this task.
@@ -219,7 +269,8 @@ class [[nodiscard]] EDDY_DETAIL_CORO_RETURN_TYPE coro {
   }
 
  private:
-  friend promise_type;
+  template <class>
+  friend class detail::coro_promise;
   explicit coro(std::coroutine_handle<promise_type> handle) noexcept : handle_(handle) {}
 
   void reset() noexcept {

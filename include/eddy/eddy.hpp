@@ -2,6 +2,7 @@
 #pragma once
 
 #include "eddy/as_completed.hpp"
+#include "eddy/call_graph.hpp"
 #include "eddy/context.hpp"
 #include "eddy/coro.hpp"
 #include "eddy/errors.hpp"

@@ -42,7 +42,7 @@ using gathered_t = std::conditional_t<ReturnExceptions, result<typename Child::v
 /// in cache, rather than in a pass over every child at the end; links never move, so the
 /// array holding them is made at its final size.
 template <class Gathered>
-struct gather_link : done_link {
+struct gather_link : gather_link_base {
   gather_link() noexcept {}  // NOLINT: the outcome stays unconstructed until the child finishes
   gather_link(const gather_link&) = delete;
   gather_link& operator=(const gather_link&) = delete;
@@ -57,11 +57,6 @@ struct gather_link : done_link {
     has_outcome = true;
   }
 
-  // The two small fields first: they fit in done_link's tail padding (the link is 48 bytes
-  // with a word-sized outcome, and a gather of a burst of tasks is mostly these links).
-  bool has_outcome = false;
-  std::uint32_t index = 0;
-  void* owner = nullptr;  ///< the gather_state
   union {
     Gathered outcome;
   };
@@ -207,7 +202,7 @@ class gather_state final : public future_state<Result> {
   template <std::size_t I>
   static void child_done(done_link& base_link, future_base& state) noexcept {
     auto& link = static_cast<link_type<I>&>(base_link);
-    auto& self = *static_cast<gather_state*>(link.owner);
+    auto& self = *static_cast<gather_state*>(link.owner);  // a future_base* to a gather_state
     auto& child = self.template child_at<I>(link.index);
     // asyncio's gather retrieves every child's exception (raising it, returning it, or, once
     // the gather is done, consuming it), so a child's failure is never logged.

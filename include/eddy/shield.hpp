@@ -39,12 +39,8 @@ class shield_state final : public future_state<typename Child::value_type> {
   }
 
  private:
-  struct inner_link : done_link {
-    shield_state* owner = nullptr;
-  };
-
   static void inner_done(done_link& link, future_base&) noexcept {
-    static_cast<inner_link&>(link).owner->copy_outcome();
+    static_cast<shield_state*>(static_cast<future_link&>(link).owner)->copy_outcome();
   }
 
   void copy_outcome() noexcept {
@@ -77,7 +73,7 @@ class shield_state final : public future_state<typename Child::value_type> {
 
   Child inner_;
   bool owned_;
-  inner_link link_;
+  future_link link_;
 };
 
 }  // namespace detail

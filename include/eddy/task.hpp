@@ -66,6 +66,10 @@ class task_state final : public task_base {
 
   decltype(auto) value() noexcept { return result_.get(); }
 
+  const frame_record* body_frame() const noexcept override {
+    return body_ ? &body_handle::from_address(body_.address()).promise() : nullptr;
+  }
+
   ~task_state() override {
     if constexpr (result_needs_destroy<T>) {
       if (state() == status::finished) {
@@ -93,6 +97,7 @@ class task_state final : public task_base {
       rare().exception = std::current_exception();
       outcome = status::failed;
     }
+    remember_body_end(promise.where);
     body_.destroy();
     body_ = nullptr;
     return outcome;

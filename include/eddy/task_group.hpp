@@ -124,7 +124,7 @@ class task_group {
   /// A child: linked to its task's completion, then queued on the loop to be looked at (as
   /// asyncio runs TaskGroup._on_task_done with call_soon: siblings finishing in the same
   /// iteration are all seen before the group reacts).
-  struct member : detail::done_link, detail::ready_node {
+  struct member : detail::task_link, detail::ready_node {
     task_group* group = nullptr;
     any_task task;
     detail::list_links<member> links;

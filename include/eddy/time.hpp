@@ -31,6 +31,8 @@ class [[nodiscard]] sleep_awaiter final : timer_node, wait_base {
 
   bool await_ready() const noexcept { return false; }
 
+  [[nodiscard]] std::string describe_wait() const override { return "sleep"; }
+
   bool await_suspend(std::coroutine_handle<> awaiting) {
     task_ = &task_base::running("sleep()");
     if (deadline.time_since_epoch() <= clock::duration::zero()) {

@@ -49,6 +49,8 @@ class [[nodiscard]] wait_awaiter final : timer_node, wait_base, ready_node {
 
   bool await_ready() const noexcept { return satisfied(); }
 
+  [[nodiscard]] std::string describe_wait() const override { return "wait()"; }
+
   bool await_suspend(std::coroutine_handle<> awaiting) {
     task_ = &task_base::running("wait()");
     if (!task_->begin_wait(awaiting, this)) {
@@ -56,6 +58,7 @@ class [[nodiscard]] wait_awaiter final : timer_node, wait_base, ready_node {
     }
     for (std::size_t index = 0; index < children_.size(); ++index) {
       links_[index].owner = this;
+      links_[index].waiter = task_;
       links_[index].on_done = &child_done;
       if (!children_[index].state()->done()) {
         children_[index].state()->add_done_link(links_[index]);
@@ -76,7 +79,7 @@ class [[nodiscard]] wait_awaiter final : timer_node, wait_base, ready_node {
   }
 
  private:
-  struct child_link : done_link {
+  struct child_link : task_link {
     wait_awaiter* owner = nullptr;
   };
 

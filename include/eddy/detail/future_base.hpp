@@ -26,6 +26,11 @@ struct rare_fields {
   bool has_name = false;
 };
 
+/// Who waits through a done link, for call graphs (eddy/call_graph.hpp: a future's "awaited
+/// by"). Says which of the link types below the link is; none for links that no task or future
+/// waits through (done callbacks, run_until_complete).
+enum class link_kind : std::uint8_t { none, waiting_task, gather_child, owning_future };
+
 /// A link in a future's list of things to do when it completes. Lives inside whatever waits
 /// (an awaiter in a coroutine frame, a callback node), so waiting allocates nothing.
 struct done_link {
@@ -35,6 +40,30 @@ struct done_link {
   /// Nor may it unlink the future's other links: complete() has taken the chain and walks it.
   void (*on_done)(done_link&, future_base&) noexcept = nullptr;
   bool linked = false;
+  /// In the tail padding: links stay 32 bytes.
+  link_kind kind = link_kind::none;
+};
+
+/// A link through which a task waits (`co_await task`, wait(), a task group's parent).
+struct task_link : done_link {
+  task_link() noexcept { kind = link_kind::waiting_task; }
+  task_base* waiter = nullptr;  ///< the waiting task, once it waits
+};
+
+/// A link owned by a future that completes from it (shield's outer future).
+struct future_link : done_link {
+  future_link() noexcept { kind = link_kind::owning_future; }
+  future_base* owner = nullptr;
+};
+
+/// One child's link into a gather (gather.hpp's gather_link adds the child's outcome). The
+/// small fields sit in done_link's tail padding, so a link is 48 bytes with a word-sized
+/// outcome: a gather of a burst of tasks is mostly these links.
+struct gather_link_base : done_link {
+  gather_link_base() noexcept { kind = link_kind::gather_child; }
+  bool has_outcome = false;
+  std::uint32_t index = 0;
+  future_base* owner = nullptr;  ///< the gathering future
 };
 
 /// What a suspended task is waiting in, and how to interrupt it.
@@ -44,6 +73,10 @@ class wait_base {
   /// will throw cancelled_error; false when the wait can no longer be interrupted (its result
   /// is already on the way), in which case the cancellation is delivered at the next await.
   virtual bool cancel_wait(task_base& waiter) noexcept = 0;
+
+  /// What the task waits for, in a few words, for task dumps: "sleep", "task 'fetch'",
+  /// "lock". Empty when the wait does not say.
+  [[nodiscard]] virtual std::string describe_wait() const { return {}; }
 
  protected:
   wait_base() = default;
@@ -141,6 +174,15 @@ class future_base : public recycled {
   /// Whether `target` is linked to this future (a walk of the done list).
   [[nodiscard]] bool has_done_link(const done_link& target) const noexcept {
     return done_links_.contains(target);
+  }
+
+  /// Calls visit(const done_link&) for each link, newest first (call graphs read who waits).
+  template <class Visit>
+  void visit_done_links(Visit&& visit) const {
+    for (const done_link* link = done_links_.front(); link != nullptr;
+         link = done_list::next(*link)) {
+      visit(*link);
+    }
   }
 
   /// Stops the "exception was never retrieved" report (await, result() and exception() do it).

@@ -33,6 +33,8 @@ class io_wait : public wait_base {
   io_wait(const io_wait&) = delete;
   io_wait& operator=(const io_wait&) = delete;
 
+  [[nodiscard]] std::string describe_wait() const override { return what_; }
+
  protected:
   /// `what` names the operation in errors ("sock_recv", "file::read").
   explicit io_wait(const char* what) noexcept : what_(what) {}

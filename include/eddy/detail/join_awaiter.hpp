@@ -19,7 +19,7 @@ namespace eddy::detail {
 /// same message (asyncio's fut_waiter.cancel()), and the await then yields whatever that
 /// future/task ends with: a task that swallows its cancellation still delivers its value.
 template <class State, bool MoveResult>
-class join_awaiter final : wait_base, done_link {
+class join_awaiter final : wait_base, task_link {
   using value_type = typename State::value_type;
   using result_type = std::conditional_t<MoveResult || std::is_void_v<value_type>, value_type,
                                          std::add_lvalue_reference_t<value_type>>;
@@ -38,6 +38,10 @@ class join_awaiter final : wait_base, done_link {
     }
   }
 
+  [[nodiscard]] std::string describe_wait() const override {
+    return state_->is_task() ? "task '" + state_->describe() + "'" : "future";
+  }
+
   bool await_ready() const {
     if (!state_) {
       throw invalid_state_error("co_await on an empty task or future handle");
@@ -46,11 +50,11 @@ class join_awaiter final : wait_base, done_link {
   }
 
   bool await_suspend(std::coroutine_handle<> awaiting) {
-    waiter_ = &task_base::running("co_await on a task or future");
-    if (static_cast<future_base*>(waiter_) == static_cast<future_base*>(state_.get())) {
-      throw std::logic_error("a task cannot await itself (" + waiter_->get_name() + ")");
+    waiter = &task_base::running("co_await on a task or future");
+    if (static_cast<future_base*>(waiter) == static_cast<future_base*>(state_.get())) {
+      throw std::logic_error("a task cannot await itself (" + waiter->get_name() + ")");
     }
-    if (!waiter_->begin_wait(awaiting, this)) {
+    if (!waiter->begin_wait(awaiting, this)) {
       return false;
     }
     on_done = &woken;
@@ -59,8 +63,8 @@ class join_awaiter final : wait_base, done_link {
   }
 
   result_type await_resume() {
-    if (waiter_ != nullptr) {
-      waiter_->end_wait(false);
+    if (waiter != nullptr) {
+      waiter->end_wait(false);
     }
     state_->rethrow_if_unsuccessful("co_await");
     if constexpr (MoveResult && !std::is_void_v<value_type>) {
@@ -72,7 +76,7 @@ class join_awaiter final : wait_base, done_link {
 
  private:
   static void woken(done_link& link, future_base&) noexcept {
-    static_cast<join_awaiter&>(link).waiter_->wake();
+    static_cast<join_awaiter&>(link).waiter->wake();
   }
 
   bool cancel_wait(task_base& waiter) noexcept override {
@@ -84,7 +88,6 @@ class join_awaiter final : wait_base, done_link {
   }
 
   state_ref<State> state_;
-  task_base* waiter_ = nullptr;
 };
 
 }  // namespace eddy::detail

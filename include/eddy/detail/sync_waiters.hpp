@@ -46,6 +46,9 @@ class sync_waiter : public wait_base {
   sync_waiter& operator=(sync_waiter&&) = delete;
   inline ~sync_waiter();
 
+  /// Lock, semaphore, event, condition, barrier and queue waits all say this much.
+  [[nodiscard]] std::string describe_wait() const override { return "synchronisation primitive"; }
+
   /// Ends the wait with `outcome`: unlinks the node and queues the task to resume (it runs in
   /// the next loop iteration, FIFO with everything else that is ready).
   inline void wake_with(state outcome) noexcept;

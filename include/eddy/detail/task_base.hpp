@@ -6,11 +6,13 @@
 #include <coroutine>
 #include <cstdint>
 #include <memory>
+#include <source_location>
 #include <stdexcept>
 #include <string>
 #include <utility>
 
 #include "eddy/detail/context_state.hpp"
+#include "eddy/detail/frame_record.hpp"
 #include "eddy/detail/future_base.hpp"
 
 namespace eddy::detail {
@@ -123,6 +125,7 @@ class task_base : public future_base, public ready_node {
   void abandon() noexcept {
     waiting_ = nullptr;
     if (body_) {
+      remember_body_end(body_frame()->where);
       body_.destroy();
       body_ = nullptr;
     }
@@ -138,6 +141,22 @@ class task_base : public future_base, public ready_node {
     }
     return *context_;
   }
+
+  /// The frame record of the task's own coroutine (the top of its call stack), or null once
+  /// the body is gone (finished, or abandoned by a closing loop).
+  [[nodiscard]] virtual const frame_record* body_frame() const noexcept = 0;
+
+  /// Where the task's coroutine is: its body's frame record's `where` while the body exists,
+  /// else where the body last was when it finished (empty if it never ran).
+  [[nodiscard]] std::source_location coro_where() const noexcept {
+    if (const frame_record* frame = body_frame()) {
+      return frame->where;
+    }
+    return body_ended_ ? finished_at_ : std::source_location();
+  }
+
+  /// What the task waits in while suspended, or null (running, queued to run, or done).
+  [[nodiscard]] const wait_base* waiting_in() const noexcept { return waiting_; }
 
   /// The task a ready node belongs to, or null if the node is something else.
   [[nodiscard]] static task_base* task_of(ready_node& node) noexcept {
@@ -192,9 +211,16 @@ class task_base : public future_base, public ready_node {
   /// The destructor's "Task exception was never retrieved" report (out of line: cold).
   void report_unretrieved_task() noexcept;
 
-  /// Moves the finished body's outcome into the task and destroys the body's frame. Returns
-  /// the task's final status.
+  /// Moves the finished body's outcome into the task and destroys the body's frame (calling
+  /// remember_body_end first). Returns the task's final status.
   virtual status collect_body_outcome() noexcept = 0;
+
+  /// Keeps where the finished body last was (its frame record's `where`), for coro_where():
+  /// the resume point is spent, so its storage holds it.
+  void remember_body_end(std::source_location ended_at) noexcept {
+    std::construct_at(&finished_at_, ended_at);
+    body_ended_ = true;
+  }
 
   std::coroutine_handle<> body_;
 
@@ -223,6 +249,7 @@ class task_base : public future_base, public ready_node {
   /// runs.
   [[gnu::noinline]] void cancel_before_start() noexcept {
     must_cancel_ = false;
+    remember_body_end(body_frame()->where);
     body_.destroy();
     body_ = nullptr;
     finish(status::cancelled);
@@ -255,7 +282,10 @@ class task_base : public future_base, public ready_node {
   static constexpr std::uint64_t id_block_size = 1024;
   inline static std::atomic<std::uint64_t> next_id_block_{0};
 
-  std::coroutine_handle<> resume_point_;
+  union {
+    std::coroutine_handle<> resume_point_{};  ///< while the body exists
+    std::source_location finished_at_;        ///< once it has finished (body_ended_)
+  };
   wait_base* waiting_ = nullptr;
   context_cell* context_ = nullptr;  ///< null: empty so far (no variable had a value)
 
@@ -271,6 +301,7 @@ class task_base : public future_base, public ready_node {
  private:
   bool must_cancel_ = false;
   bool started_ = false;
+  bool body_ended_ = false;
 };
 
 inline context_cell*& current_context() noexcept {

@@ -38,6 +38,8 @@ class [[nodiscard]] to_thread_awaiter final : wait_base {
   to_thread_awaiter(to_thread_awaiter&& other) noexcept
       : wait_base(), call_(std::exchange(other.call_, nullptr)), executor_(other.executor_) {}
   to_thread_awaiter& operator=(to_thread_awaiter&&) = delete;
+
+  [[nodiscard]] std::string describe_wait() const override { return "to_thread call"; }
   ~to_thread_awaiter() {
     if (call_ != nullptr) {
       call_->abandon();
