@@ -14,6 +14,8 @@
 #include <system_error>
 #include <utility>
 
+#include <fmt/format.h>
+
 namespace eddy {
 namespace {
 
@@ -82,6 +84,20 @@ coro<file> open_with_flags(std::string path, int flags, unsigned permissions) {
 
 }  // namespace
 
+/// Closes `opened` quietly when the scope is left early (an exception, a cancellation, the task
+/// destroyed by a closing loop): read_file and write_file own their file, so none is left for
+/// debug mode to report.
+class file::quiet_close_guard {
+ public:
+  explicit quiet_close_guard(file& opened) noexcept : opened_(opened) {}
+  quiet_close_guard(const quiet_close_guard&) = delete;
+  quiet_close_guard& operator=(const quiet_close_guard&) = delete;
+  ~quiet_close_guard() { opened_.close_quietly(); }
+
+ private:
+  file& opened_;
+};
+
 // --- file: lifetime -------------------------------------------------------------------------
 
 file::file(int fd, std::string name) : path_(std::move(name)) {
@@ -100,6 +116,7 @@ file::file(int fd, std::string name) : path_(std::move(name)) {
     position_ = static_cast<std::uint64_t>(status.st_size);  // Python's "a" starts at the end
   }
   fd_ = fd;
+  loop_ = detail::loop_binding::running();
 }
 
 file::file(file&& other) noexcept
@@ -107,25 +124,41 @@ file::file(file&& other) noexcept
       position_(std::exchange(other.position_, 0)),
       seekable_(other.seekable_),
       append_(other.append_),
-      path_(std::move(other.path_)) {}
+      path_(std::move(other.path_)),
+      loop_(other.loop_) {}
 
 file& file::operator=(file&& other) noexcept {
   if (this != &other) {
-    if (fd_ >= 0) {
-      ::close(fd_);
-    }
+    report_if_open();
+    close_quietly();
     fd_ = std::exchange(other.fd_, -1);
     position_ = std::exchange(other.position_, 0);
     seekable_ = other.seekable_;
     append_ = other.append_;
     path_ = std::move(other.path_);
+    loop_ = other.loop_;
   }
   return *this;
 }
 
 file::~file() {
+  report_if_open();
+  close_quietly();
+}
+
+void file::report_if_open() const noexcept {
+  if (fd_ < 0) {
+    return;
+  }
+  detail::report_unclosed(loop_.loop, loop_.id, [this] {
+    return path_.empty() ? fmt::format("unclosed file <fd={}>", fd_)
+                         : fmt::format("unclosed file <fd={} path='{}'>", fd_, path_);
+  });
+}
+
+void file::close_quietly() noexcept {
   if (fd_ >= 0) {
-    ::close(fd_);
+    ::close(std::exchange(fd_, -1));
   }
 }
 
@@ -288,6 +321,7 @@ coro<file> open_file(std::string path, int flags, unsigned permissions) {
 
 coro<std::string> read_file(std::string path) {
   file opened = co_await open_file(std::move(path), "r");
+  const file::quiet_close_guard guard(opened);
   std::string content = co_await opened.read();
   co_await opened.close();
   co_return content;
@@ -295,6 +329,7 @@ coro<std::string> read_file(std::string path) {
 
 coro<std::size_t> write_file(std::string path, std::string_view data, unsigned permissions) {
   file opened = co_await open_file(std::move(path), "w", permissions);
+  const file::quiet_close_guard guard(opened);
   const std::size_t written = co_await opened.write(data);
   co_await opened.close();
   co_return written;

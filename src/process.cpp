@@ -10,8 +10,12 @@
 #include <tuple>
 #include <utility>
 
+#include <fmt/format.h>
+
+#include "eddy/detail/resource_warning.hpp"
 #include "eddy/errors.hpp"
 #include "eddy/gather.hpp"
+#include "net/stream_access.hpp"
 
 namespace eddy {
 
@@ -62,6 +66,70 @@ coro<communicate_result> communicate_with(std::shared_ptr<detail::child_watch> c
 }
 
 }  // namespace
+
+process& process::operator=(const process& other) {
+  process copy(other);
+  std::swap(child_, copy.child_);
+  std::swap(stdin_, copy.stdin_);
+  std::swap(stdout_, copy.stdout_);
+  std::swap(stderr_, copy.stderr_);
+  return *this;  // copy, holding what this handle held, goes as a process: ~process reports
+}
+
+process& process::operator=(process&& other) noexcept {
+  process taken(std::move(other));
+  std::swap(child_, taken.child_);
+  std::swap(stdin_, taken.stdin_);
+  std::swap(stdout_, taken.stdout_);
+  std::swap(stderr_, taken.stderr_);
+  return *this;
+}
+
+process::~process() {
+  if (stdin_ || stdout_ || stderr_) {
+    report_pipes_left_open();
+  }
+}
+
+void process::report_pipes_left_open() const noexcept {
+  struct pipe {
+    const char* name;
+    detail::stream_state* state;
+  };
+  const pipe pipes[] = {
+      {"stdin", stdin_ ? detail::stream_access::raw(*stdin_) : nullptr},
+      {"stdout", stdout_ ? detail::stream_access::raw(*stdout_) : nullptr},
+      {"stderr", stderr_ ? detail::stream_access::raw(*stderr_) : nullptr},
+  };
+  // Only the pipes this handle is the last to hold close now; and only those not visibly
+  // closed already are worth the loop lookup.
+  detail::stream_state* any_closing_now = nullptr;
+  for (const pipe& each : pipes) {
+    if (each.state != nullptr && each.state->handle_count() == 1 && !each.state->is_closing()) {
+      any_closing_now = each.state;
+    }
+  }
+  if (any_closing_now == nullptr || !child_) {
+    return;
+  }
+  detail::report_unclosed(any_closing_now->loop(), any_closing_now->loop_id(), [&] {
+    std::string open_pipes;
+    for (const pipe& each : pipes) {
+      if (each.state != nullptr && each.state->handle_count() == 1 &&
+          each.state->pipe_left_open()) {
+        open_pipes += (open_pipes.empty() ? "" : ", ") + std::string(each.name);
+        each.state->mark_unclosed_reported();  // one report for the process, not one per pipe
+      }
+    }
+    if (open_pipes.empty()) {
+      return std::string();
+    }
+    const std::optional<int>& code = child_->returncode();
+    const std::string status = code ? fmt::format("returncode={}", *code) : "running";
+    return fmt::format("process <pid={} {}> destroyed while its pipes were open: {}", child_->pid(),
+                       status, open_pipes);
+  });
+}
 
 detail::child_watch& process::live(const char* what) const {
   if (!child_) {

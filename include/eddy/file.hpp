@@ -15,6 +15,7 @@
 
 #include "eddy/coro.hpp"
 #include "eddy/detail/file_op.hpp"
+#include "eddy/detail/resource_warning.hpp"
 
 namespace eddy {
 
@@ -23,6 +24,11 @@ namespace eddy {
 /// Move-only; the moved-from file is closed. Destroying an open file closes its descriptor
 /// synchronously (close(2) on a regular file does not wait for the disk); `co_await f.close()`
 /// is the asynchronous way, and reports close's errors.
+///
+/// In debug mode, destroying an open file (or assigning over one) reports
+/// "unclosed file <fd=5 path='data.txt'>" through the exception handler of the loop it was
+/// opened on (Python's ResourceWarning for an unclosed file), then closes it as always.
+/// `co_await f.close()` first. read_file() and write_file() never leave one to report.
 ///
 /// All members run on the loop's thread, inside a task. The file must outlive every await on
 /// it. Members throw std::system_error(EBADF) at once on a closed file.
@@ -51,11 +57,13 @@ class file {
   /// fstat fails on it.
   explicit file(int fd, std::string name = {});
   file(file&& other) noexcept;
-  /// Closes this file (synchronously) and takes other's descriptor and position.
+  /// Closes this file (synchronously; in debug mode an open one is reported, see the class
+  /// comment) and takes other's descriptor and position.
   file& operator=(file&& other) noexcept;
   file(const file&) = delete;
   file& operator=(const file&) = delete;
-  /// Closes the descriptor synchronously if it is still open.
+  /// Closes the descriptor synchronously if it is still open (in debug mode reporting it, see
+  /// the class comment).
   ~file();
 
   /// Reads up to max_bytes at the position and advances it by the count. For a regular file
@@ -117,7 +125,18 @@ class file {
   [[nodiscard]] const std::string& path() const noexcept { return path_; }
 
  private:
+  friend coro<std::string> read_file(std::string path);
+  friend coro<std::size_t> write_file(std::string path, std::string_view data,
+                                      unsigned permissions);
+
+  class quiet_close_guard;  ///< close_quietly() at the end of a scope (file.cpp)
+
   void check_open(const char* what) const;
+  /// Reports this file in debug mode if it is open (destructor, move assignment).
+  void report_if_open() const noexcept;
+  /// Closes the descriptor at once, without a report: read_file() and write_file() on failure
+  /// or cancellation.
+  void close_quietly() noexcept;
   [[nodiscard]] coro<std::string> read_up_to(std::size_t max_bytes);
   [[nodiscard]] coro<std::string> read_to_end();
   [[nodiscard]] coro<std::size_t> write_all(std::string_view data);
@@ -128,6 +147,8 @@ class file {
   bool seekable_ = true;
   bool append_ = false;
   std::string path_;
+  /// The loop the file was opened on (the one running when it took its descriptor).
+  detail::loop_binding loop_;
 };
 
 /// Opens `path` (Python's open(), binary only). mode is one of "r", "w", "a", "x", each

@@ -118,10 +118,31 @@ struct communicate_result {
 ///
 /// The streams are reached through stdin_stream(), stdout_stream() and stderr_stream()
 /// rather than asyncio's proc.stdin/stdout/stderr: those three names are C macros.
+///
+/// In debug mode, dropping the last handle while a pipe is still open reports, through the
+/// loop's exception handler, "process <pid=1234 running> destroyed while its pipes were
+/// open: stdin, stdout" (asyncio's ResourceWarning for an unclosed subprocess transport),
+/// then closes the pipes as always. A pipe counts as open as long as asyncio's transport would
+/// still be open: stdin until it is closed (stdin_stream()->close()) or the child closed its
+/// end (it exited, say); stdout and stderr until they were read to end of file or the child
+/// closed its end. A child that is still running is not reported by itself (see above).
+/// Pipes whose stream handles were copied out and outlive the process are not counted: they
+/// close when those copies go (a stdin writer then reports as a stream_writer would).
 class process {
  public:
   /// An empty handle; every member but operator bool throws invalid_state_error.
   process() noexcept = default;
+  /// Another handle on the same child and pipes.
+  process(const process& other) = default;
+  /// Takes other's handle; other is empty.
+  process(process&& other) noexcept = default;
+  /// Drops this handle (as the destructor) and shares other's.
+  process& operator=(const process& other);
+  /// Drops this handle (as the destructor) and takes other's; other is empty.
+  process& operator=(process&& other) noexcept;
+  /// Drops the handle; the last one closes the parent's ends of the pipes (in debug mode
+  /// reporting those still open, see the class comment).
+  ~process();
 
   /// The child's process id.
   [[nodiscard]] pid_t pid() const { return live("pid").pid(); }
@@ -173,6 +194,9 @@ class process {
  private:
   friend struct process_access;
   detail::child_watch& live(const char* what) const;
+  /// The debug-mode report of the destructor: the pipes this handle is the last to hold and
+  /// that are still open.
+  void report_pipes_left_open() const noexcept;
 
   std::shared_ptr<detail::child_watch> child_;
   std::optional<stream_writer> stdin_;

@@ -37,15 +37,36 @@ datagram_socket datagram_socket::adopt(socket sock) {
 
 datagram_socket& datagram_socket::operator=(datagram_socket&& other) noexcept {
   if (this != &other) {
+    report_if_open();
     close();
     sock_ = std::move(other.sock_);
     remote_ = std::exchange(other.remote_, std::nullopt);
     pending_ = std::move(other.pending_);
+    loop_ = other.loop_;
   }
   return *this;
 }
 
-datagram_socket::~datagram_socket() { close(); }
+datagram_socket::~datagram_socket() {
+  report_if_open();
+  close();
+}
+
+void datagram_socket::report_if_open() const noexcept {
+  if (!sock_.is_open()) {
+    return;
+  }
+  detail::report_unclosed(loop_.loop, loop_.id, [this] {
+    std::string text = fmt::format("unclosed datagram_socket <fd={}", sock_.fd());
+    if (std::string local = sock_.local_address().to_string(); !local.empty()) {
+      text += " local=" + local;
+    }
+    if (remote_) {
+      text += " remote=" + remote_->to_string();
+    }
+    return text + ">";
+  });
+}
 
 void datagram_socket::close() noexcept {
   // Stop the waiting operations while the descriptor still names this socket: epoll must

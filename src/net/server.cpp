@@ -19,6 +19,7 @@
 
 #include <fmt/format.h>
 
+#include "eddy/detail/resource_warning.hpp"
 #include "eddy/errors.hpp"
 #include "eddy/loop.hpp"
 #include "eddy/net/dns.hpp"
@@ -70,7 +71,8 @@ class server_state final
   server_state(client_handler handler, const server_options& options)
       : ref_counted(0),
         handler_(std::make_shared<const client_handler>(std::move(handler))),
-        options_(options) {}
+        options_(options),
+        loop_(loop_binding::running()) {}
 
   /// A handle on a new state (server's constructor is private to this class).
   static server make_handle(server_state* state) { return server(state); }
@@ -93,6 +95,7 @@ class server_state final
   /// destroyed by a closing loop): the listening socket is closed then, not earlier, so no
   /// accept is ever in flight on a closed descriptor.
   void accept_loop_ended(std::size_t index) noexcept {
+    report_if_unclosed();  // an accept loop ends before close() only when the loop tears it down
     close_listener(index);
     --live_accept_loops_;
     check_all_done();
@@ -121,6 +124,7 @@ class server_state final
  private:
   friend class detail::ref_counted<server_state, detail::ref_counting::single_thread>;
   ~server_state() {
+    report_if_unclosed();
     for (std::size_t index = 0; index < listeners_.size(); ++index) {
       close_listener(index);
     }
@@ -136,6 +140,29 @@ class server_state final
         // set() only throws for a wrong-thread call in debug mode; nothing waits then.
       }
     }
+  }
+
+  /// In debug mode, the first time the server loses its listening sockets without close()
+  /// having been called (its last handle went before it ever served, or the loop tore its
+  /// accept loops down), reports "unclosed server <listening on 127.0.0.1:8080>"
+  /// (resource_warning.hpp), naming the sockets still open.
+  void report_if_unclosed() noexcept {
+    if (closed_ || unclosed_reported_) {
+      return;
+    }
+    unclosed_reported_ = true;
+    report_unclosed(loop_.loop, loop_.id, [this] {
+      std::string names;
+      for (const socket& listener : listeners_) {
+        if (listener.is_open()) {
+          names += (names.empty() ? "" : ", ") + listener.local_address().to_string();
+        }
+      }
+      if (names.empty()) {
+        return std::string();
+      }
+      return fmt::format("unclosed server <{} {}>", serving_ ? "listening on" : "bound to", names);
+    });
   }
 
   void close_listener(std::size_t index) noexcept {
@@ -160,6 +187,8 @@ class server_state final
   // them itself; is_serving() is serving_ && !closed_.
   bool serving_ = false;
   bool closed_ = false;
+  bool unclosed_reported_ = false;  ///< report_if_unclosed() has run (it reports once)
+  loop_binding loop_;               ///< the loop the server was started on, for that report
 };
 
 namespace {

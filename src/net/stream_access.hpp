@@ -9,6 +9,7 @@ struct stream_access {
   static stream_state& of(const stream_reader& reader) { return *reader.state_; }
   static stream_state& of(const stream_writer& writer) { return *writer.state_; }
   static stream_state* raw(const stream_writer& writer) { return writer.state_; }
+  static stream_state* raw(const stream_reader& reader) { return reader.state_; }
   static stream_reader make_reader(stream_state* state) { return stream_reader(state); }
   static stream_writer make_writer(stream_state* state) { return stream_writer(state); }
 };

@@ -14,12 +14,30 @@
 #include <system_error>
 #include <utility>
 
+#include <fmt/format.h>
+
+#include "eddy/detail/resource_warning.hpp"
+#include "eddy/net/address.hpp"
+
 namespace eddy::detail {
 
 namespace {
 /// A receive into the buffer asks for at least this much room (compacting or growing first).
 constexpr std::size_t min_receive_space = 4 * 1024;
 constexpr std::size_t initial_read_capacity = 16 * 1024;
+
+/// What getpeername or getsockname (`query`) says about `fd`, as address::to_string; "" when
+/// it fails or names nothing (an unnamed Unix socket).
+std::string socket_name(int fd, int (*query)(int, sockaddr*, socklen_t*)) {
+  address name;
+  socklen_t length = address::capacity();
+  if (query(fd, name.native(), &length) != 0) {
+    return {};
+  }
+  name.set_native_length(length);
+  std::string text = name.to_string();
+  return text == "unix:" ? std::string() : text;
+}
 }  // namespace
 
 // --- registry --------------------------------------------------------------------------------
@@ -47,6 +65,7 @@ connection_registry::~connection_registry() {
 stream_state::stream_state(loop_core& loop, int fd, kind what, const stream_options& options)
     : ref_counted(0),
       loop_(&loop),
+      loop_id_(loop.id()),
       fd_(fd),
       kind_(what),
       limit_(options.limit),
@@ -70,9 +89,39 @@ stream_state::~stream_state() {
 
 void stream_state::drop_handle() noexcept {
   if (--handles_ == 0) {
+    if (!closing_ && !lost_) [[unlikely]] {
+      report_dropped_open();
+    }
     close();
   }
   release();
+}
+
+void stream_state::report_dropped_open() noexcept {
+  if (kind_ == kind::pipe_reader || unclosed_reported_) {
+    return;  // a pipe reader has no close(); a process's pipe was reported by the process
+  }
+  report_unclosed(loop_, loop_id_, [this]() -> std::string {
+    if (kind_ == kind::pipe_writer) {
+      // asyncio's write pipe transport closes by itself once the reader is gone.
+      return pipe_peer_gone(fd_) ? std::string()
+                                 : fmt::format("unclosed stream_writer <fd={} pipe>", fd_);
+    }
+    // The peer names the connection; a Unix socket's accepted end has an unnamed peer, and
+    // its own (bound) name says more.
+    if (std::string peer = socket_name(fd_, ::getpeername); !peer.empty()) {
+      return fmt::format("unclosed stream_writer <fd={} peer={}>", fd_, peer);
+    }
+    if (std::string local = socket_name(fd_, ::getsockname); !local.empty()) {
+      return fmt::format("unclosed stream_writer <fd={} local={}>", fd_, local);
+    }
+    return fmt::format("unclosed stream_writer <fd={}>", fd_);
+  });
+}
+
+bool stream_state::pipe_left_open() const noexcept {
+  const bool open_here = kind_ == kind::pipe_writer ? !closing_ && !lost_ : !eof_ && !lost_;
+  return open_here && fd_ >= 0 && !pipe_peer_gone(fd_);
 }
 
 bool stream_state::loop_usable() const noexcept {

@@ -105,6 +105,8 @@ class loop_core {
 
   /// Whether create_task starts tasks eagerly by default (loop_options::eager_task_factory).
   [[nodiscard]] bool eager_tasks() const noexcept { return eager_tasks_; }
+  /// Whether the loop is in debug mode (event_loop::get_debug()).
+  [[nodiscard]] bool debug_enabled() const noexcept { return debug_; }
 
   /// Whether loop_core at this address is alive on this thread (for late error reports).
   [[nodiscard]] static bool is_live(const loop_core* loop) noexcept;

@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "eddy/coro.hpp"
+#include "eddy/detail/resource_warning.hpp"
 #include "eddy/net/address.hpp"
 #include "eddy/net/detail/datagram_awaiter.hpp"
 #include "eddy/net/received_datagram.hpp"
@@ -69,6 +70,11 @@ struct datagram_endpoint_options {
 /// Errors are std::system_error with the errno. On a connected socket the kernel reports an
 /// ICMP "port unreachable" for an earlier datagram as ECONNREFUSED from the next send or
 /// receive (asyncio passes it to error_received); the socket stays usable.
+///
+/// In debug mode, destroying an unclosed datagram_socket (or assigning over one) reports
+/// "unclosed datagram_socket <fd=7 local=127.0.0.1:5353>" (" remote=..." too when connected)
+/// through the exception handler of the loop it was made on, as asyncio's ResourceWarning for
+/// an unclosed transport, then closes it as always. close() first to say it is deliberate.
 class datagram_socket {
  public:
   /// A closed socket.
@@ -84,12 +90,15 @@ class datagram_socket {
   datagram_socket(datagram_socket&& other) noexcept
       : sock_(std::move(other.sock_)),
         remote_(std::exchange(other.remote_, std::nullopt)),
-        pending_(std::move(other.pending_)) {}
-  /// Closes this socket (as close()), then takes over other's.
+        pending_(std::move(other.pending_)),
+        loop_(other.loop_) {}
+  /// Closes this socket (as close(); in debug mode an open one is reported, see the class
+  /// comment), then takes over other's.
   datagram_socket& operator=(datagram_socket&& other) noexcept;
   datagram_socket(const datagram_socket&) = delete;
   datagram_socket& operator=(const datagram_socket&) = delete;
-  /// Closes the socket (see close()).
+  /// Closes the socket (see close(); in debug mode an open one is reported, see the class
+  /// comment).
   ~datagram_socket();
 
   /// Sends `data` as one datagram to `target`; the await yields the bytes sent (all of them:
@@ -137,13 +146,19 @@ class datagram_socket {
 
  private:
   datagram_socket(socket sock, std::optional<address> remote) noexcept
-      : sock_(std::move(sock)), remote_(std::move(remote)) {}
+      : sock_(std::move(sock)),
+        remote_(std::move(remote)),
+        loop_(detail::loop_binding::running()) {}
   int require_open(const char* operation) const;
+  /// Reports this socket in debug mode if it is open (destructor, move assignment).
+  void report_if_open() const noexcept;
 
   socket sock_;
   std::optional<address> remote_;
   /// Sends and receives in flight, ended by close().
   detail::datagram_op_list pending_;
+  /// The loop the socket was made on (create_datagram_endpoint, adopt), for report_if_open().
+  detail::loop_binding loop_;
 
   friend coro<datagram_socket> create_datagram_endpoint(datagram_endpoint_options options);
 };

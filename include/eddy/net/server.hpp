@@ -79,6 +79,13 @@ class client_handler {
 /// in client_connected_cb") and the connection is closed. accept() failing with EMFILE,
 /// ENFILE, ENOBUFS or ENOMEM is reported the same way ("socket.accept() out of system
 /// resource") and retried after 100 ms; ECONNABORTED is ignored.
+///
+/// In debug mode, a server that loses its listening sockets without close() having been
+/// called (its last handle went before it ever served, or the loop tore its accept loops
+/// down, as runner.close() and the end of eddy::run do) is reported once through the loop's
+/// exception handler, as asyncio's ResourceWarning: "unclosed server <listening on
+/// 127.0.0.1:8080>" ("bound to" when it never served). Dropping the handles of a serving
+/// server is not reported: it keeps serving.
 class server {
  public:
   /// An empty handle: false, and every member but operator bool throws invalid_state_error.

@@ -12,6 +12,11 @@ namespace eddy {
 ///
 /// Errors from the system are std::system_error carrying the errno, with a message naming the
 /// call (e.g. "bind 127.0.0.1:80: Permission denied").
+///
+/// Debug mode does not report a socket destroyed open: it is the descriptor's plain owner,
+/// bound to no loop, and its destructor is how eddy itself closes a socket on a failed or
+/// cancelled connect or bind. What is built on it (stream_writer, server, datagram_socket)
+/// reports instead.
 class socket {
  public:
   socket() noexcept = default;

@@ -44,6 +44,9 @@ struct stream_access;
 /// std::system_error, and after set_exception() every read throws the exception set (asyncio's
 /// set_exception); std::logic_error outside a task; invalid_state_error for a
 /// default-constructed (empty) reader.
+///
+/// In debug mode, the last handle of a socket connection going before the writer's close()
+/// is reported (see stream_writer); a pipe reader from from_pipe() is not.
 class stream_reader {
  public:
   /// asyncio's default limit: 64 KiB.
@@ -151,6 +154,13 @@ class stream_reader {
 /// write() never suspends: it appends to the write buffer and starts a send if none is in
 /// flight. drain() is where backpressure and connection errors show up. Writes never raise
 /// SIGPIPE (MSG_NOSIGNAL; pipes: EPIPE is reported by drain()).
+///
+/// In debug mode, a connection whose last reader or writer handle goes before close() or
+/// abort() (and before it was lost) is reported through the exception handler of the loop it
+/// was made on, as asyncio's ResourceWarning: "unclosed stream_writer <fd=7
+/// peer=127.0.0.1:40312>" ("<fd=7 pipe>" for a pipe writer whose reader is still there), and
+/// then closed gracefully as always. A pipe reader is never reported (it has no close()).
+/// docs/streams.md lists the messages.
 class stream_writer {
  public:
   /// An empty handle; using it throws invalid_state_error.

@@ -78,7 +78,12 @@ class stream_state : private registry_node,
     add_ref();
   }
   /// The last handle gone closes the connection (gracefully: what is queued is still sent).
+  /// In debug mode, a socket or pipe writer whose last handle goes before close() or abort()
+  /// (and before the connection was lost) is first reported: "unclosed stream_writer <...>"
+  /// (resource_warning.hpp). A pipe reader is not: dropping it is how it is closed.
   void drop_handle() noexcept;
+  /// How many reader and writer handles refer to this connection.
+  [[nodiscard]] std::uint32_t handle_count() const noexcept { return handles_; }
 
   // --- reading -----------------------------------------------------------------------------
   [[nodiscard]] std::size_t buffered() const noexcept { return read_end_ - read_begin_; }
@@ -123,6 +128,19 @@ class stream_state : private registry_node,
   [[nodiscard]] int error() const noexcept { return error_; }
   [[nodiscard]] int fd() const noexcept { return fd_; }
   [[nodiscard]] kind transport() const noexcept { return kind_; }
+
+  // --- reports of an unclosed stream (resource_warning.hpp) ---------------------------------
+  /// The loop the stream was made on, and its id.
+  [[nodiscard]] loop_core* loop() const noexcept { return loop_; }
+  [[nodiscard]] std::uint64_t loop_id() const noexcept { return loop_id_; }
+  /// For a pipe of a process: whether the parent's end still counts as open (asyncio's pipe
+  /// transport would not have closed by itself yet): a writer not closing and a reader not at
+  /// end of file, neither lost, whose far end is still open (a poll). Makes a system call:
+  /// only for reports.
+  [[nodiscard]] bool pipe_left_open() const noexcept;
+  /// Someone else (the process owning this pipe) has reported it left open: drop_handle()
+  /// stays silent.
+  void mark_unclosed_reported() noexcept { unclosed_reported_ = true; }
   /// Tasks in drain() (woken when the buffer falls to the low-water mark or the connection
   /// goes) and in wait_closed() (woken when the descriptor is closed).
   sync_waiter_list drain_waiters;
@@ -165,8 +183,11 @@ class stream_state : private registry_node,
   void teardown() noexcept;
   void finish_close_if_idle() noexcept;
   [[nodiscard]] bool loop_usable() const noexcept;
+  /// drop_handle()'s report of a stream whose last handle went before it was closed.
+  void report_dropped_open() noexcept;
 
   loop_core* loop_;
+  std::uint64_t loop_id_;  ///< loop_->id(): reports go to that loop only while it lives
   int fd_;
   kind kind_;
   std::uint32_t handles_ = 0;
@@ -205,6 +226,8 @@ class stream_state : private registry_node,
   /// set_exception()'s exception, null if none. A later failure replaces it (as asyncio's
   /// connection_lost calls set_exception), and a later set_exception() replaces that.
   std::exception_ptr exception_;
+  /// The owning process reported this pipe left open (mark_unclosed_reported()).
+  bool unclosed_reported_ = false;
 
   connection_registry* registry_ = nullptr;
 };
