@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <exception>
 #include <map>
 #include <string_view>
 #include <utility>
@@ -104,6 +105,30 @@ std::string coroutine_name(const char* function_name) {
     }
   }
   return name;
+}
+
+void report_never_awaited(const frame_record& frame) noexcept {
+  loop_core* loop = running_loop_on_thread;
+  if (loop == nullptr || !loop->debug_enabled()) [[likely]] {
+    return;
+  }
+  if (std::uncaught_exceptions() > 0) {
+    // Dropped while an exception unwinds: most often by an eddy call that refused the coro by
+    // throwing (create_task on a closed task group, run inside a running loop), where the
+    // exception already says what went wrong.
+    return;
+  }
+  try {
+    // The frame's `where` is still what initial_suspend recorded: the coroutine itself.
+    const std::source_location& where = frame.where;
+    exception_context context{
+        fmt::format("coroutine '{}' was never awaited (its body is at {}:{})",
+                    coroutine_name(where.function_name()), where.file_name(), where.line()),
+        nullptr, running_task_on_thread != nullptr ? running_task_on_thread->get_name() : ""};
+    loop->call_exception_handler(context);
+  } catch (...) {
+    // Reporting is best effort: only the message can fail to allocate.
+  }
 }
 
 namespace {

@@ -7,13 +7,17 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
+#include <source_location>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
 
 #include "backend/backend.hpp"
+#include "eddy/call_graph.hpp"
 #include "describe.hpp"
+#include "dump_signal.hpp"
 
 namespace eddy {
 
@@ -64,6 +68,12 @@ event_loop::event_loop(loop_options options) {
   debug_ = options.debug.value_or(switch_from_environment("EDDY_DEBUG"));
   eager_tasks_ = options.eager_task_factory.value_or(switch_from_environment("EDDY_EAGER_TASKS"));
   threads_ = detail::make_loop_threads(*this);
+  try {
+    detail::install_dump_signal(*this, options.dump_signal);
+  } catch (...) {
+    close();  // the destructor does not run for a constructor that throws
+    throw;
+  }
 }
 
 event_loop::~event_loop() {
@@ -228,20 +238,62 @@ void event_loop::take_threadsafe_nodes() {
   }
 }
 
+namespace {
+
+/// Where a task step starts, read before it runs (the step may finish the task and free it):
+/// its name, and the co_await it resumes from or, for a first step, the coroutine it starts.
+struct step_origin {
+  std::string task_name;
+  std::source_location where;
+  bool first = false;
+};
+
+step_origin origin_of(const detail::task_base& task) {
+  step_origin origin{task.get_name(), {}, !task.started()};
+  if (const detail::frame_record* frame = task.innermost_frame()) {
+    origin.where = frame->where;
+  }
+  return origin;
+}
+
+std::string slow_step_message(const step_origin* origin, clock::duration took) {
+  const double seconds = std::chrono::duration<double>(took).count();
+  if (origin == nullptr) {
+    return fmt::format("Executing a callback took {:.3f} seconds", seconds);
+  }
+  std::string message =
+      fmt::format("Executing a step of task '{}' took {:.3f} seconds", origin->task_name, seconds);
+  if (origin->where.line() != 0) {
+    message += fmt::format(" ({} {} at {}:{})", origin->first ? "started" : "resumed in",
+                           detail::coroutine_name(origin->where.function_name()),
+                           origin->where.file_name(), origin->where.line());
+  }
+  return message;
+}
+
+}  // namespace
+
+void event_loop::set_slow_callback_duration(duration_arg limit) {
+  if (limit.get() < clock::duration::zero()) {
+    throw std::invalid_argument("set_slow_callback_duration: the duration is negative");
+  }
+  slow_callback_duration_ = limit.get();
+}
+
 void event_loop::run_ready_in_debug_mode(detail::ready_node* node) {
   while (node != nullptr) {
     detail::ready_node* next = node->next_ready;
-    // Named before it runs: the step may finish the task and free it.
     detail::task_base* task = detail::task_base::task_of(*node);
-    std::string name = task != nullptr ? task->get_name() : std::string();
+    std::optional<step_origin> origin;
+    if (task != nullptr) {
+      origin = origin_of(*task);
+    }
     clock::time_point started = clock::now();
     node->run(*node);
     auto took = clock::now() - started;
     if (took > slow_callback_duration_) {
-      call_exception_handler({fmt::format("Executing {} took {:.3f} seconds",
-                                          task != nullptr ? "a task step" : "a callback",
-                                          std::chrono::duration<double>(took).count()),
-                              nullptr, name});
+      call_exception_handler({slow_step_message(origin ? &*origin : nullptr, took), nullptr,
+                              origin ? origin->task_name : std::string()});
     }
     node = next;
   }

@@ -174,7 +174,8 @@ class coro_promise : public coro_result<T>, public frame_record {
 /// create_task / run. Awaiting runs it inside the awaiting task, with symmetric transfer (no
 /// trip through the loop, no stack growth on long await chains), and yields its value or
 /// rethrows its exception. It can be awaited once; awaiting it again throws
-/// invalid_state_error. Destroying a coro that was never awaited destroys its frame unrun.
+/// invalid_state_error. Destroying a coro that was never awaited destroys its frame unrun; in
+/// debug mode the running loop reports it ("coroutine 'fetch' was never awaited").
 ///
 /// A function declared to return coro<T> is a coroutine only if its body has a co_await,
 /// co_return or co_yield; without one it is an ordinary function, and falling off its end is
@@ -275,6 +276,10 @@ class [[nodiscard]] EDDY_DETAIL_CORO_RETURN_TYPE coro {
 
   void reset() noexcept {
     if (handle_) {
+      // Only an awaited coro has a continuation; a task's body is released, not reset.
+      if (!handle_.promise().continuation_) [[unlikely]] {
+        detail::report_never_awaited(handle_.promise());
+      }
       handle_.destroy();
       handle_ = nullptr;
     }

@@ -302,6 +302,13 @@ class event_loop : private detail::loop_core {
 
   [[nodiscard]] bool get_debug() const noexcept { return debug_; }
   void set_debug(bool enabled) noexcept { debug_ = enabled; }
+  /// How long a callback or task step may run before debug mode reports it (asyncio's
+  /// loop.slow_callback_duration; default 100 ms).
+  [[nodiscard]] std::chrono::nanoseconds slow_callback_duration() const noexcept {
+    return slow_callback_duration_;
+  }
+  /// Throws std::invalid_argument for a negative duration.
+  void set_slow_callback_duration(duration_arg limit);
   /// loop_options::eager_task_factory, read and changed at run time (asyncio's
   /// set_task_factory(eager_task_factory) and set_task_factory(None)).
   [[nodiscard]] bool get_eager_task_factory() const noexcept { return eager_tasks_; }

@@ -53,6 +53,15 @@ struct loop_options {
   /// `.eager_start = false`. Unset: EDDY_EAGER_TASKS=1 turns it on (the test suite runs the
   /// task group and gather tests both ways with it).
   std::optional<bool> eager_task_factory = std::nullopt;
+  /// A signal that makes the loop print every task (dump_tasks, eddy/call_graph.hpp) to
+  /// stderr at its next iteration, so that a hung program can be looked into without a
+  /// debugger: `.dump_signal = SIGUSR1`, then `kill -USR1 <pid>`. Installed by the loop's
+  /// constructor through add_signal_handler, which throws what add_signal_handler throws (a
+  /// number that is not a signal, a signal another loop handles); 0 installs nothing.
+  /// Unset: EDDY_DUMP_SIGNAL in the environment names the signal (SIGUSR1, USR1 or 10); a
+  /// value that names no signal, or a signal another loop already handles, leaves the loop
+  /// without a dump signal (the first says so on stderr).
+  std::optional<int> dump_signal = std::nullopt;
 };
 
 }  // namespace eddy

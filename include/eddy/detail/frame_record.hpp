@@ -21,6 +21,12 @@ struct frame_record {
   frame_record* awaiting = nullptr;
 };
 
+/// Debug mode's "coroutine 'fetch' was never awaited": called when a coro that never ran is
+/// destroyed; reports it, with where its body is, to the exception handler of the loop running
+/// on this thread if that loop is in debug mode (out of line and cold; nothing otherwise).
+/// A coro dropped while an exception unwinds is not reported. Never throws.
+void report_never_awaited(const frame_record& frame) noexcept;
+
 template <class Awaitable>
 concept has_member_co_await =
     requires(Awaitable&& awaitable) { std::forward<Awaitable>(awaitable).operator co_await(); };

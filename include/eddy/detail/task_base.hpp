@@ -155,6 +155,20 @@ class task_base : public future_base, public ready_node {
     return body_ended_ ? finished_at_ : std::source_location();
   }
 
+  /// Whether the task's coroutine has run its first step.
+  [[nodiscard]] bool started() const noexcept { return started_; }
+
+  /// The innermost frame of the task's call stack: the coro it awaits in place, the coro that
+  /// one awaits, and so on; the body's own frame if it awaits no coro. Null once the body is
+  /// gone.
+  [[nodiscard]] const frame_record* innermost_frame() const noexcept {
+    const frame_record* frame = body_frame();
+    while (frame != nullptr && frame->awaiting != nullptr) {
+      frame = frame->awaiting;
+    }
+    return frame;
+  }
+
   /// What the task waits in while suspended, or null (running, queued to run, or done).
   [[nodiscard]] const wait_base* waiting_in() const noexcept { return waiting_; }
 
