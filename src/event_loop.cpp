@@ -15,9 +15,9 @@
 #include <utility>
 
 #include "backend/backend.hpp"
-#include "eddy/call_graph.hpp"
 #include "describe.hpp"
 #include "dump_signal.hpp"
+#include "eddy/call_graph.hpp"
 
 namespace eddy {
 
@@ -84,7 +84,9 @@ event_loop::~event_loop() {
   close();
 }
 
-std::string_view event_loop::backend_name() const noexcept { return backend_->name(); }
+std::string_view event_loop::backend_name() const noexcept {
+  return backend_ ? backend_->name() : std::string_view("closed");  // close() drops the backend
+}
 
 void event_loop::check_can_run() const {
   if (closed_) {

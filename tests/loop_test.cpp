@@ -982,3 +982,11 @@ TEST_CASE("call_soon_threadsafe racing close() either schedules or throws std::r
     CHECK(refused);
   }
 }
+
+TEST_CASE("backend_name says which backend runs the loop, and 'closed' once it is closed",
+          "[loop]") {
+  eddy::event_loop loop;
+  CHECK((loop.backend_name() == "uring" || loop.backend_name() == "epoll"));
+  loop.close();
+  CHECK(loop.backend_name() == "closed");
+}

@@ -8,6 +8,7 @@
 #include "eddy/errors.hpp"
 #include "eddy/exception_context.hpp"
 #include "eddy/file.hpp"
+#include "eddy/format.hpp"
 #include "eddy/future.hpp"
 #include "eddy/gather.hpp"
 #include "eddy/generator.hpp"

@@ -313,7 +313,7 @@ class event_loop : private detail::loop_core {
   /// set_task_factory(eager_task_factory) and set_task_factory(None)).
   [[nodiscard]] bool get_eager_task_factory() const noexcept { return eager_tasks_; }
   void set_eager_task_factory(bool enabled) noexcept { eager_tasks_ = enabled; }
-  /// "uring" or "epoll".
+  /// "uring" or "epoll"; "closed" once the loop is closed.
   [[nodiscard]] std::string_view backend_name() const noexcept;
   /// Whether file operations (eddy/file.hpp) are io_uring operations on this loop (true), or
   /// run on the default executor (false: the epoll backend, or a kernel without the file

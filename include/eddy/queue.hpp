@@ -68,6 +68,17 @@ class basic_queue {
   [[nodiscard]] std::size_t unfinished_tasks() const noexcept { return unfinished_; }
   /// Whether shutdown() was called.
   [[nodiscard]] bool is_shut_down() const noexcept { return shut_down_; }
+  /// Tasks waiting in get() (asyncio's len(q._getters), shown in its repr).
+  [[nodiscard]] std::size_t getter_count() const noexcept { return getters_.size(); }
+  /// Tasks waiting in put() (asyncio's len(q._putters)).
+  [[nodiscard]] std::size_t putter_count() const noexcept { return putters_.size(); }
+  /// Calls `visit(const T&)` for every item stored, promised ones included, in storage order
+  /// (asyncio's q._queue): oldest first for queue and lifo_queue, heap order for
+  /// priority_queue. `visit` must not touch the queue. For printing (eddy/format.hpp).
+  template <class Visit>
+  void for_each_item(Visit&& visit) const {
+    storage_.for_each(visit);
+  }
 
   class put_awaiter;
   class get_awaiter;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <coroutine>
+#include <cstddef>
 
 #include "eddy/detail/sync_waiters.hpp"
 #include "eddy/detail/task_base.hpp"
@@ -18,6 +19,7 @@ class event_state {
   event_state& operator=(const event_state&) = delete;
 
   [[nodiscard]] bool is_set() const noexcept { return set_; }
+  [[nodiscard]] std::size_t waiter_count() const noexcept { return waiters_.size(); }
 
   void set() {
     if (set_) {

@@ -134,6 +134,12 @@ class future_base : public recycled {
     }
   }
 
+  /// The exception of a failed future, or null; unlike exception() it neither throws nor
+  /// counts as retrieving it (for printing: eddy/format.hpp).
+  [[nodiscard]] std::exception_ptr stored_exception() const noexcept {
+    return status_ == status::failed ? rare_->exception : nullptr;
+  }
+
   /// Future.exception(): null if it succeeded, the exception if it failed.
   [[nodiscard]] std::exception_ptr exception() {
     if (status_ == status::pending) {

@@ -29,6 +29,14 @@ class fifo_storage {
 
   [[nodiscard]] std::size_t size() const noexcept { return size_; }
 
+  /// Calls visit(const T&) for each item, oldest first.
+  template <class Visit>
+  void for_each(Visit& visit) const {
+    for (std::size_t index = 0; index < size_; ++index) {
+      visit(static_cast<const T&>(slots_[(head_ + index) & (capacity_ - 1)]));
+    }
+  }
+
   void push(T&& item) {
     if (size_ == capacity_) {
       grow();
@@ -93,6 +101,13 @@ template <class T>
 class lifo_storage {
  public:
   [[nodiscard]] std::size_t size() const noexcept { return items_.size(); }
+  /// Calls visit(const T&) for each item, oldest first (the last one comes out next).
+  template <class Visit>
+  void for_each(Visit& visit) const {
+    for (const T& item : items_) {
+      visit(item);
+    }
+  }
   void push(T&& item) { items_.push_back(std::move(item)); }
   T pop() {
     T item(std::move(items_.back()));
@@ -114,6 +129,14 @@ class priority_storage {
   explicit priority_storage(Compare compare = Compare()) : compare_(std::move(compare)) {}
 
   [[nodiscard]] std::size_t size() const noexcept { return entries_.size(); }
+
+  /// Calls visit(const T&) for each item, in heap order (as asyncio's q._queue shows it).
+  template <class Visit>
+  void for_each(Visit& visit) const {
+    for (const entry& each : entries_) {
+      visit(static_cast<const T&>(each.item));
+    }
+  }
 
   void push(T&& item) {
     entries_.push_back(entry{std::move(item), next_sequence_++});

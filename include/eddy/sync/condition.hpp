@@ -57,6 +57,8 @@ class condition {
 
   // --- the underlying lock (see eddy::lock) ----------------------------------------------
   [[nodiscard]] bool locked() const noexcept { return lock_->locked(); }
+  /// Tasks waiting in wait() that no notify() has picked yet.
+  [[nodiscard]] std::size_t waiter_count() const noexcept { return waiters_.size(); }
   [[nodiscard]] lock::acquire_awaiter acquire() noexcept { return lock_->acquire(); }
   [[nodiscard]] bool try_acquire() noexcept { return lock_->try_acquire(); }
   void release() { lock_->release(); }

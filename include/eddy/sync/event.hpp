@@ -1,6 +1,8 @@
 // eddy::event: a flag tasks can wait for (asyncio.Event).
 #pragma once
 
+#include <cstddef>
+
 #include "eddy/detail/event_state.hpp"
 
 namespace eddy {
@@ -23,6 +25,8 @@ class event {
   event& operator=(const event&) = delete;
 
   [[nodiscard]] bool is_set() const noexcept { return state_.is_set(); }
+  /// Tasks waiting in wait() (asyncio's len(event._waiters), shown in its repr).
+  [[nodiscard]] std::size_t waiter_count() const noexcept { return state_.waiter_count(); }
 
   /// Sets the flag and wakes every waiting task (they resume in the order they started
   /// waiting). Does nothing if already set. In debug mode throws std::runtime_error when called

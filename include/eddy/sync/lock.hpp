@@ -2,6 +2,7 @@
 #pragma once
 
 #include <coroutine>
+#include <cstddef>
 #include <stdexcept>
 
 #include "eddy/detail/sync_waiters.hpp"
@@ -39,6 +40,8 @@ class lock {
 
   /// Whether the lock is held (or has been handed to a waiter that has not resumed yet).
   [[nodiscard]] bool locked() const noexcept { return locked_; }
+  /// Tasks waiting in acquire() (asyncio's len(lock._waiters), shown in its repr).
+  [[nodiscard]] std::size_t waiter_count() const noexcept { return waiters_.size(); }
 
   /// Takes the lock if it is free, without waiting. Returns whether it did. (An eddy addition;
   /// asyncio has none.)

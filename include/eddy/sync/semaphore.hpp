@@ -40,6 +40,8 @@ class semaphore {
   [[nodiscard]] std::size_t value() const noexcept { return value_; }
   /// Whether acquire() would have to wait (no permit is available).
   [[nodiscard]] bool locked() const noexcept { return value_ == 0; }
+  /// Tasks waiting in acquire() (asyncio's len(sem._waiters), shown in its repr).
+  [[nodiscard]] std::size_t waiter_count() const noexcept { return waiters_.size(); }
 
   /// Takes a permit if one is available, without waiting. Returns whether it did. (An eddy
   /// addition; asyncio has none.)
