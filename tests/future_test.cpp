@@ -337,6 +337,34 @@ TEST_CASE("a future whose exception nobody retrieved is reported once", "[future
   CHECK(errors.entries.size() == 1);
 }
 
+TEST_CASE(
+    "a task cancelled after the future it awaits failed has still retrieved the exception, as "
+    "asyncio's Task.__wakeup reads future.result() before delivering the cancellation",
+    "[future]") {
+  error_log errors;
+  {
+    eddy::event_loop loop;
+    errors.attach(loop);
+    auto main = []() -> eddy::coro<void> {
+      bool cancelled = false;
+      {
+        eddy::future<int> failing;
+        auto waiter = eddy::create_task(
+            [](eddy::future<int> awaited) -> eddy::coro<void> { co_await awaited; }, failing);
+        co_await eddy::sleep(0s);  // the waiter now waits for the future
+        failing.set_exception(custom_error("seen by the waiter"));  // wakes the waiter...
+        waiter.cancel();  // ...and the cancel comes before it runs
+        const auto outcome = co_await caught<eddy::cancelled_error>(waiter);
+        cancelled = outcome.has_value();
+      }
+      CHECK(cancelled);
+    };
+    loop.run_until_complete(main());
+  }
+  INFO(errors.messages());
+  CHECK(errors.entries.empty());
+}
+
 // --- lifetimes ------------------------------------------------------------------------------
 // Last in the file: a failure here is a use-after-free, which ASan turns into an abort.
 

@@ -64,6 +64,11 @@ class join_awaiter final : wait_base, task_link {
 
   result_type await_resume() {
     if (waiter != nullptr) {
+      if (waiter->cancel_pending() && state_->done()) [[unlikely]] {
+        // The cancellation wins, but the outcome was delivered: asyncio's Task.__wakeup reads
+        // future.result() before it throws CancelledError in, so the exception counts as seen.
+        state_->mark_exception_retrieved();
+      }
       waiter->end_wait(false);
     }
     state_->rethrow_if_unsuccessful("co_await");
