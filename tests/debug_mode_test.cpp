@@ -75,9 +75,10 @@ TEST_CASE("a slow task step is reported with the task's name and the co_await it
   REQUIRE(errors.entries.size() == 1);
   const eddy::exception_context& report = errors.entries[0];
   INFO(report.message);
+  // The step slept 150 ms; a loaded machine may make it longer, never shorter.
   CHECK_THAT(report.message,
-             Catch::StartsWith("Executing a step of task 'worker' took 0.1") ||
-                 Catch::StartsWith("Executing a step of task 'worker' took 0.2"));
+             Catch::Matches("Executing a step of task 'worker' took [0-9]+\\.[0-9]{3} seconds .*"));
+  CHECK_FALSE(contains(report.message, "took 0.0"));
   CHECK(contains(report.message, "resumed in blocking_step at "));
   CHECK(contains(report.message, "debug_mode_test.cpp:" + std::to_string(blocking_step_line)));
   CHECK(report.task_name == "worker");
@@ -118,7 +119,8 @@ TEST_CASE("slow_callback_duration can be changed, as asyncio's loop attribute", 
   });
   loop.run_forever();
   REQUIRE(errors.entries.size() == 1);
-  CHECK_THAT(errors.entries[0].message, Catch::StartsWith("Executing a callback took 0.0"));
+  CHECK_THAT(errors.entries[0].message,
+             Catch::Matches("Executing a callback took [0-9]+\\.[0-9]{3} seconds"));
   CHECK_THROWS_AS(loop.set_slow_callback_duration(-1ms), std::invalid_argument);
   CHECK(loop.slow_callback_duration() == 10ms);
 }
@@ -167,7 +169,9 @@ TEST_CASE("outside debug mode, or outside a running loop, a dropped coro is not 
   error_log errors;
   eddy::event_loop loop(eddy::loop_options{.debug = true});
   errors.attach(loop);
-  { auto forgotten = fetch(); }  // the loop is not running: nobody to tell
+  {
+    auto forgotten = fetch();
+  }  // the loop is not running: nobody to tell
   CHECK(errors.entries.empty());
 }
 
@@ -194,8 +198,7 @@ TEST_CASE("a dump signal that cannot be installed fails the loop's construction"
   CHECK_THROWS_AS(eddy::event_loop(eddy::loop_options{.dump_signal = SIGKILL}),
                   std::invalid_argument);
   eddy::event_loop first(eddy::loop_options{.dump_signal = SIGUSR2});
-  CHECK_THROWS_AS(eddy::event_loop(eddy::loop_options{.dump_signal = SIGUSR2}),
-                  std::runtime_error);
+  CHECK_THROWS_AS(eddy::event_loop(eddy::loop_options{.dump_signal = SIGUSR2}), std::runtime_error);
   eddy::event_loop unaffected(eddy::loop_options{.dump_signal = 0});
   CHECK_FALSE(unaffected.is_closed());
 }
@@ -249,11 +252,10 @@ TEST_CASE("dump signal child", "[.]") {
 TEST_CASE("EDDY_DUMP_SIGNAL=SIGUSR1: the signal makes a running program print its task tree",
           "[debug]") {
   eddy::run([]() -> eddy::coro<void> {
-    auto child = co_await eddy::create_subprocess_exec(
-        "/proc/self/exe", {"dump signal child"},
-        {.stdout_to = eddy::stdio::pipe(),
-         .stderr_to = eddy::stdio::pipe(),
-         .env = environment_with_dump_signal()});
+    auto child = co_await eddy::create_subprocess_exec("/proc/self/exe", {"dump signal child"},
+                                                       {.stdout_to = eddy::stdio::pipe(),
+                                                        .stderr_to = eddy::stdio::pipe(),
+                                                        .env = environment_with_dump_signal()});
     // Catch's own lines come first ("Filters: ..."); then the child is ready.
     for (;;) {
       const std::string line = co_await eddy::wait_for(child.stdout_stream()->readline(), 20s);
@@ -274,7 +276,8 @@ TEST_CASE("EDDY_DUMP_SIGNAL=SIGUSR1: the signal makes a running program print it
     const int returncode = co_await child.wait();
     CHECK(returncode == -SIGKILL);
     INFO(dump);
-    CHECK(contains(dump, "eddy: tasks of the " + std::string(eddy::get_running_loop().backend_name()) +
+    CHECK(contains(dump, "eddy: tasks of the " +
+                             std::string(eddy::get_running_loop().backend_name()) +
                              " loop in process " + std::to_string(child.pid()) + " (SIGUSR1):"));
     CHECK(contains(dump, "(T) sleeper  [waiting: sleep]"));
     CHECK(contains(dump, "debug_mode_test.cpp:"));
