@@ -10,16 +10,12 @@
 
 namespace eddy::detail {
 
-namespace {
-
 std::string demangle(const char* mangled) {
   int status = 0;
   std::unique_ptr<char, void (*)(void*)> readable(
       abi::__cxa_demangle(mangled, nullptr, nullptr, &status), std::free);
   return status == 0 && readable ? std::string(readable.get()) : std::string(mangled);
 }
-
-}  // namespace
 
 std::string describe_exception(const std::exception_ptr& exception) {
   if (!exception) {

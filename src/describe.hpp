@@ -6,6 +6,10 @@
 
 namespace eddy::detail {
 
+/// A type name as the compiler mangles it, readable ("std::runtime_error"); the mangled name
+/// itself if it cannot be demangled.
+std::string demangle(const char* mangled);
+
 /// "std::runtime_error: boom", "eddy::cancelled_error: why", or "unknown exception".
 std::string describe_exception(const std::exception_ptr& exception);
 

@@ -1,7 +1,6 @@
 // The texts of eddy/format.hpp: what asyncio's repr() shows, for eddy's objects.
 #include "eddy/format.hpp"
 
-#include <cxxabi.h>
 #include <sys/socket.h>
 
 #include <cstdlib>
@@ -21,13 +20,6 @@ namespace eddy {
 namespace detail {
 
 namespace {
-
-std::string demangle(const char* mangled) {
-  int status = 0;
-  const std::unique_ptr<char, void (*)(void*)> readable(
-      abi::__cxa_demangle(mangled, nullptr, nullptr, &status), std::free);
-  return status == 0 && readable ? std::string(readable.get()) : std::string(mangled);
-}
 
 const char* bool_word(bool value) { return value ? "true" : "false"; }
 
